@@ -1,0 +1,69 @@
+"""Atomic file writes and pickle-free ``.npz`` reading (internal)."""
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
+    """Open a temporary file next to ``path`` for binary writing; on success rename it over ``path``.
+
+    A crash or an exception mid-write leaves the old file (if any) untouched and no partial file.
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; give the file the usual permissions
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_npz(path: str | os.PathLike[str], meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+    """Write ``arrays`` plus ``meta`` (as a JSON string under the key ``"meta"``) atomically."""
+    if not str(path).endswith(".npz"):
+        raise ValueError(f"expected a path ending in .npz, got {path}")
+    with atomic_write(path) as f:
+        payload: dict[str, Any] = {"meta": np.array(json.dumps(meta)), **arrays}
+        np.savez(f, **payload)
+
+
+def load_npz(path: str | os.PathLike[str], kind: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read a file written by :func:`save_npz` whose ``meta["format"] == kind``; never unpickles.
+
+    Returns ``(meta, arrays)``. Raises ``FileNotFoundError`` or ``ValueError`` naming the path.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such file")
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise ValueError(f"{p}: not a readable .npz file ({e})") from e
+    except ValueError as e:  # object arrays, which would need pickle
+        raise ValueError(f"{p}: refused to load ({e}); backproplab files never contain pickled objects") from e
+    meta_arr = arrays.pop("meta", None)
+    if meta_arr is None or meta_arr.dtype.kind != "U" or meta_arr.shape != ():
+        raise ValueError(f"{p}: not a backproplab {kind} file (no 'meta' entry; found {sorted(arrays)})")
+    try:
+        meta = json.loads(str(meta_arr))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{p}: its 'meta' entry is not valid JSON ({e})") from e
+    if not isinstance(meta, dict) or meta.get("format") != kind:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise ValueError(f"{p}: expected a backproplab {kind} file, found format {found!r}")
+    return meta, arrays

@@ -1,0 +1,198 @@
+"""The ``backproplab`` command line: thin presentation over the package's functions.
+
+Every subcommand returns an exit status: 0 when what it demonstrates holds, 1 when it does not.
+"""
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from backproplab import __version__
+from backproplab.demos import SOLVED_LOSS, RunResult, overfit_tiny, train_xor
+from backproplab.gradcheck import ParamCheck, check_mlp_gradients
+from backproplab.neural_network import MLP, History
+
+
+def _milestones(history: History) -> list[str]:
+    """Lines showing the loss at epochs 1, 10, 100, ... and the last, then when it crossed 0.1 and 0.01."""
+    n = len(history.loss)
+    epochs = sorted({1, n} | {e for e in (10, 50, 100, 200, 500, 1000, 2000, 5000) if e < n})
+    lines = ["  epoch      loss"] + [f"  {e:>5}  {history.loss[e - 1]:8.5f}" for e in epochs]
+    for bar in (0.1, SOLVED_LOSS):
+        first = next((i + 1 for i, loss in enumerate(history.loss) if loss < bar), None)
+        lines.append(f"  loss < {bar:g}: " + (f"first at epoch {first}" if first else "never reached"))
+    return lines
+
+
+def _predictions(result: RunResult) -> list[str]:
+    proba = result.net.predict_proba(result.X)[:, 0]
+    lines = ["     x1     x2  target  p(y=1)  predicted"]
+    for x, t, p in zip(result.X, result.y, proba, strict=True):
+        mark = "ok" if int(p >= 0.5) == t else "WRONG"
+        lines.append(f"  {x[0]:5.2f}  {x[1]:5.2f}  {t:6d}  {p:6.4f}  {int(p >= 0.5):9d}  {mark}")
+    return lines
+
+
+def _verdict(result: RunResult, what: str) -> str:
+    correct = round(result.accuracy * len(result.y))
+    status = "SOLVED" if result.solved else "NOT SOLVED"
+    return (
+        f"{what} {status}: final loss {result.final_loss:.5f} (bar < {SOLVED_LOSS}), {correct}/{len(result.y)} correct"
+    )
+
+
+def cmd_xor(args: argparse.Namespace) -> int:
+    result = train_xor(seed=args.seed, hidden=args.hidden, lr=args.lr, epochs=args.epochs)
+    print(f"XOR: {result.net}, Adam lr={args.lr:g}, {args.epochs} full-batch epochs, seed {args.seed}")
+    print("\n".join(_milestones(result.history)))
+    print("\n".join(_predictions(result)))
+    print(_verdict(result, "XOR"))
+    return 0 if result.solved else 1
+
+
+def cmd_overfit(args: argparse.Namespace) -> int:
+    result = overfit_tiny(seed=args.seed, n=args.samples, epochs=args.epochs, lr=args.lr)
+    print(f"Overfit test: {result.net} on {args.samples} points with random labels, Adam lr={args.lr:g}")
+    print("\n".join(_milestones(result.history)))
+    print(_verdict(result, "Overfit test"))
+    if not result.solved:
+        print("A network that cannot memorise a handful of points has a bug: run `backproplab gradcheck`.")
+    return 0 if result.solved else 1
+
+
+def run_gradcheck(args: argparse.Namespace) -> list[ParamCheck]:
+    sizes = [int(s) for s in args.sizes.split(",")]
+    net = MLP(sizes, args.activation, args.output, seed=args.seed, dtype=np.float64)
+    rng = np.random.default_rng(args.seed)
+    X = rng.standard_normal((args.samples, sizes[0]))
+    if args.output == "softmax":
+        y: np.ndarray = rng.integers(0, sizes[-1], args.samples)
+    elif args.output == "sigmoid":
+        y = rng.integers(0, 2, (args.samples, sizes[-1])).astype(np.float64)
+    else:
+        y = rng.standard_normal((args.samples, sizes[-1]))
+    print(
+        f"Gradient check: {net}, {args.samples} random samples, float64, five-point central differences, h={args.h:g}"
+    )
+    return check_mlp_gradients(net, X, y, h=args.h, tol=args.tol)
+
+
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    results = run_gradcheck(args)
+    print(f"  {'param':<6} {'shape':<10} {'max rel error':>13}  {'band':<10} {'checked':>7}  {'near kink':>9}")
+    for r in results:
+        print(
+            f"  {r.name:<6} {r.shape!s:<10} {r.max_rel_error:13.2e}  {r.band:<10} {r.checked:>7}  {r.near_kink:>9}"
+            + ("" if r.passed else "  FAIL")
+        )
+    print("  bands: > 1e-2 wrong, 1e-2..1e-4 suspicious, 1e-4..1e-7 ok only with kinks, < 1e-7 good")
+    kinks = sum(r.near_kink for r in results)
+    if kinks:
+        print(
+            f"  {kinks} entries not judged: their finite difference stepped a ReLU input across its kink at 0,"
+            " where the numerical derivative is meaningless (not a bug in the gradient)."
+        )
+    failed = [r.name for r in results if not r.passed]
+    print(f"gradient check {'FAILED for ' + ', '.join(failed) if failed else 'PASSED'} (tolerance {args.tol:g})")
+    return 1 if failed else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    steps = [
+        ("xor", cmd_xor, ["xor"]),
+        ("overfit", cmd_overfit, ["overfit"]),
+        ("gradcheck", cmd_gradcheck, ["gradcheck"]),
+    ]
+    parser = build_parser()
+    status: dict[str, int] = {}
+    for name, fn, argv in steps:
+        print(f"\n=== backproplab {' '.join(argv)} ===")
+        status[name] = fn(parser.parse_args(argv))
+    print("\n=== summary ===")
+    for name, code in status.items():
+        print(f"  {name:<10} {'pass' if code == 0 else 'FAIL'}")
+    return 0 if all(code == 0 for code in status.values()) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="backproplab",
+        description="Backpropagation from scratch in NumPy, checked against finite differences and PyTorch.",
+    )
+    parser.add_argument("--version", action="version", version=f"backproplab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "xor",
+        help="train an MLP on XOR and show that it is solved",
+        description="Train a 2-H-1 tanh MLP on the four XOR points with Adam; print the loss "
+        "milestones and the predictions. Exit 0 only if loss < 0.01 and all 4 points are right.",
+    )
+    p.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
+    p.add_argument("--hidden", type=int, default=8, help="hidden units (default 8)")
+    p.add_argument("--lr", type=float, default=0.1, help="Adam learning rate (default 0.1)")
+    p.add_argument("--epochs", type=int, default=500, help="full-batch epochs (default 500)")
+    p.set_defaults(func=cmd_xor)
+
+    p = sub.add_parser(
+        "overfit",
+        help="the overfit test: memorise a tiny dataset with random labels",
+        description="Train a 2-64-64-1 ReLU MLP on a few points with random labels. A correct "
+        "implementation memorises them (loss < 0.01); exit 1 if it does not.",
+    )
+    p.add_argument("--seed", type=int, default=0, help="data and initialisation seed (default 0)")
+    p.add_argument("--samples", type=int, default=16, help="number of points (default 16)")
+    p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default 0.01)")
+    p.add_argument("--epochs", type=int, default=1000, help="full-batch epochs (default 1000)")
+    p.set_defaults(func=cmd_overfit)
+
+    p = sub.add_parser(
+        "gradcheck",
+        help="check every gradient of an MLP against finite differences",
+        description="Build a float64 MLP on random data, compare its backprop gradients with "
+        "five-point central differences, and print a per-parameter table. Exit 1 if any "
+        "parameter's max relative error exceeds the tolerance.",
+    )
+    p.add_argument("--sizes", default="4,6,5,3", help="layer sizes, input first (default 4,6,5,3)")
+    p.add_argument(
+        "--activation",
+        default="relu",
+        choices=["relu", "tanh", "sigmoid", "leaky_relu"],
+        help="hidden activation (default relu)",
+    )
+    p.add_argument(
+        "--output",
+        default="softmax",
+        choices=["softmax", "sigmoid", "linear"],
+        help="output and loss (default softmax)",
+    )
+    p.add_argument("--samples", type=int, default=8, help="random samples (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="seed for weights and data (default 0)")
+    p.add_argument("--h", type=float, default=1e-3, help="finite-difference step (default 1e-3)")
+    p.add_argument("--tol", type=float, default=1e-7, help="max relative error allowed (default 1e-7)")
+    p.set_defaults(func=cmd_gradcheck)
+
+    p = sub.add_parser(
+        "demo",
+        help="run xor, overfit and gradcheck and print a summary",
+        description="The main job of `make demo`: XOR, the overfit test and the gradient check, "
+        "from scratch, on embedded data (no network).",
+    )
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except (ValueError, TypeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

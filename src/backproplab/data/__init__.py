@@ -1,0 +1,1 @@
+"""Datasets: small seeded 2-D toy sets (:mod:`backproplab.data.toy`)."""

@@ -1,0 +1,153 @@
+"""Optimizers and gradient clipping (exercises 7.6, 7.7).
+
+An optimizer sees only two parallel lists of arrays, ``params`` and ``grads``, and updates the
+params in place. Its state (velocities, moments) is kept per position in the list, so pass the
+same parameters in the same order at every step. The update rules follow ``torch.optim``
+exactly, so the same hyperparameters give the same trajectory.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from backproplab._typing import FloatArray
+
+
+class Optimizer:
+    """Base class: validates the lists and creates per-position state on the first step."""
+
+    def __init__(self, lr: float) -> None:
+        if not lr > 0:
+            raise ValueError(f"learning rate must be > 0, got {lr}")
+        self.lr = lr
+        self._shapes: list[tuple[int, ...]] | None = None
+        self.t = 0  # number of steps taken
+
+    def _check(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
+        if len(params) != len(grads):
+            raise ValueError(f"got {len(params)} params but {len(grads)} grads")
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+            if p.shape != g.shape:
+                raise ValueError(f"param {i} has shape {p.shape} but its grad has shape {g.shape}")
+        shapes = [p.shape for p in params]
+        if self._shapes is None:
+            self._shapes = shapes
+            self._init_state(params)
+        elif shapes != self._shapes:
+            raise ValueError(
+                f"{type(self).__name__} keeps state per position: expected param shapes {self._shapes}, "
+                f"got {shapes}; use a new optimizer for a new set of parameters"
+            )
+        self.t += 1
+
+    def _init_state(self, params: Sequence[FloatArray]) -> None:
+        """Allocate state arrays for ``params`` (none for plain SGD)."""
+
+    def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
+        """Update every ``params[i]`` in place from ``grads[i]`` (same shape)."""
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Plain gradient descent: ``p <- p - lr * g``."""
+
+    def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
+        self._check(params, grads)
+        for p, g in zip(params, grads, strict=True):
+            p -= self.lr * g
+
+
+class Momentum(Optimizer):
+    """SGD with momentum, as ``torch.optim.SGD(momentum=beta, nesterov=...)``.
+
+    ``v <- beta * v + g``; then ``p <- p - lr * v``, or with Nesterov ``p <- p - lr * (g + beta * v)``.
+    """
+
+    def __init__(self, lr: float, beta: float = 0.9, nesterov: bool = False) -> None:
+        super().__init__(lr)
+        if not 0 <= beta < 1:
+            raise ValueError(f"beta must lie in [0, 1), got {beta}")
+        self.beta = beta
+        self.nesterov = nesterov
+        self.velocity: list[FloatArray] = []
+
+    def _init_state(self, params: Sequence[FloatArray]) -> None:
+        self.velocity = [np.zeros_like(p) for p in params]
+
+    def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
+        self._check(params, grads)
+        for p, g, v in zip(params, grads, self.velocity, strict=True):
+            v *= self.beta
+            v += g
+            p -= self.lr * (g + self.beta * v if self.nesterov else v)
+
+
+class Adam(Optimizer):
+    """Adam with bias correction (Kingma & Ba), as ``torch.optim.Adam``.
+
+    ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
+    ``p <- p - lr * m_hat / (sqrt(v_hat) + eps)`` with ``m_hat = m / (1 - b1^t)``, ``v_hat = v / (1 - b2^t)``.
+    Without the correction the first steps are far too small, because m and v start at 0.
+    """
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+        super().__init__(lr)
+        for name, beta in (("beta1", beta1), ("beta2", beta2)):
+            if not 0 <= beta < 1:
+                raise ValueError(f"{name} must lie in [0, 1), got {beta}")
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.m: list[FloatArray] = []
+        self.v: list[FloatArray] = []
+
+    def _init_state(self, params: Sequence[FloatArray]) -> None:
+        self.m = [np.zeros_like(p) for p in params]
+        self.v = [np.zeros_like(p) for p in params]
+
+    def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
+        self._check(params, grads)
+        b1, b2 = self.beta1, self.beta2
+        bias1 = 1.0 - b1**self.t
+        bias2 = 1.0 - b2**self.t
+        for p, g, m, v in zip(params, grads, self.m, self.v, strict=True):
+            m *= b1
+            m += (1.0 - b1) * g
+            v *= b2
+            v += (1.0 - b2) * (g * g)
+            m_hat = m / bias1
+            v_hat = v / bias2
+            p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+def clip_by_norm(g: ArrayLike, max_norm: float) -> FloatArray:
+    """Rescale one gradient array so its L2 norm is at most ``max_norm`` (exercise 7.7).
+
+    Returns a new array of ``g``'s shape: ``g * (max_norm / ||g||)`` when ``||g|| > max_norm``,
+    otherwise an unchanged copy. Clipping by the norm keeps the direction; clipping each element
+    would not.
+    """
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be > 0, got {max_norm}")
+    arr = np.asarray(g)
+    arr = arr.copy() if arr.dtype.kind == "f" else arr.astype(np.float64)
+    norm = float(np.linalg.norm(arr))
+    if norm > max_norm:
+        arr *= max_norm / norm
+    return arr
+
+
+def clip_grad_norm(grads: Sequence[FloatArray], max_norm: float) -> float:
+    """Clip all gradients together by their global L2 norm, in place; return the norm before clipping.
+
+    Like ``torch.nn.utils.clip_grad_norm_``: the total norm is ``sqrt(sum_i ||g_i||^2)`` and every
+    gradient is scaled by ``min(1, max_norm / (total + 1e-6))``, so the direction of the whole
+    update is kept.
+    """
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be > 0, got {max_norm}")
+    total = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for g in grads:
+            g *= coef
+    return total
