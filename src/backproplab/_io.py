@@ -49,8 +49,11 @@ def load_npz(path: str | os.PathLike[str], kind: str) -> tuple[dict[str, Any], d
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such file")
+    if not zipfile.is_zipfile(p):
+        # without this check np.load would take any other file for a pickle and refuse it as such
+        raise ValueError(f"{p}: not a readable .npz file (not a zip archive)")
     try:
-        with np.load(p, allow_pickle=False) as data:
+        with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         raise ValueError(f"{p}: not a readable .npz file ({e})") from e

@@ -247,36 +247,39 @@ class MLP:
         classifier = self.output != "linear"
         history = History()
         progress = Progress(epochs, "epoch", enabled=verbose)
+        # A diverging run overflows on its way to inf/nan; we detect that from the loss and raise
+        # DivergenceError, so numpy's overflow warnings would only be noise.
         try:
-            for epoch in progress:
-                order = self.rng.permutation(n) if shuffle else None
-                loss_sum, correct = 0.0, 0
-                for start in range(0, n, bs):
-                    idx = order[start : start + bs] if order is not None else slice(start, start + bs)
-                    xb, yb = X_arr[idx], y_arr[idx]
-                    logits = self._forward(xb)
-                    loss, dlogits = self._loss(logits, yb)
-                    if not np.isfinite(loss):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for epoch in progress:
+                    order = self.rng.permutation(n) if shuffle else None
+                    loss_sum, correct = 0.0, 0
+                    for start in range(0, n, bs):
+                        idx = order[start : start + bs] if order is not None else slice(start, start + bs)
+                        xb, yb = X_arr[idx], y_arr[idx]
+                        logits = self._forward(xb)
+                        loss, dlogits = self._loss(logits, yb)
+                        if not np.isfinite(loss):
+                            for good, p in zip(last_finite, params, strict=True):
+                                np.copyto(p, good)
+                            raise DivergenceError(
+                                f"loss became {loss} at epoch {epoch + 1} (batch starting at sample {start}); "
+                                f"the model keeps its last finite parameters. Try a smaller learning rate "
+                                f"(now {opt.lr:g}) or gradient clipping (clip_norm).",
+                                epoch + 1,
+                                history,
+                            )
                         for good, p in zip(last_finite, params, strict=True):
-                            np.copyto(p, good)
-                        raise DivergenceError(
-                            f"loss became {loss} at epoch {epoch + 1} (batch starting at sample {start}); "
-                            f"the model keeps its last finite parameters. Try a smaller learning rate "
-                            f"(now {opt.lr:g}) or gradient clipping (clip_norm).",
-                            epoch + 1,
-                            history,
-                        )
-                    for good, p in zip(last_finite, params, strict=True):
-                        np.copyto(good, p)  # these parameters just gave a finite loss
-                    self._update(dlogits, opt, clip_norm)
-                    loss_sum += loss * xb.shape[0]
+                            np.copyto(good, p)  # these parameters just gave a finite loss
+                        self._update(dlogits, opt, clip_norm)
+                        loss_sum += loss * xb.shape[0]
+                        if classifier:
+                            correct += self._correct(logits, yb)
+                    history.loss.append(loss_sum / n)
                     if classifier:
-                        correct += self._correct(logits, yb)
-                history.loss.append(loss_sum / n)
-                if classifier:
-                    history.accuracy.append(correct / n)
-                metrics = {"loss": history.loss[-1]} | ({"acc": history.accuracy[-1]} if classifier else {})
-                progress.report(epoch, **metrics)
+                        history.accuracy.append(correct / n)
+                    metrics = {"loss": history.loss[-1]} | ({"acc": history.accuracy[-1]} if classifier else {})
+                    progress.report(epoch, **metrics)
         finally:
             progress.close()
         return history
