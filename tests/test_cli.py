@@ -56,7 +56,7 @@ def test_gradcheck_command_prints_a_table_and_passes(capsys: pytest.CaptureFixtu
 
 
 def test_gradcheck_command_reports_kinks_instead_of_failing(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["gradcheck", "--seed", "6"]) == 0  # seed 6 puts ReLU inputs on their kink
+    assert main(["gradcheck", "--seed", "3"]) == 0  # seed 3 puts ReLU inputs on their kink
     assert "entries not judged" in capsys.readouterr().out
 
 

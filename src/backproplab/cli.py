@@ -4,6 +4,7 @@ Every subcommand returns an exit status: 0 when what it demonstrates holds, 1 wh
 """
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -65,7 +66,8 @@ def cmd_overfit(args: argparse.Namespace) -> int:
 def run_gradcheck(args: argparse.Namespace) -> list[ParamCheck]:
     sizes = [int(s) for s in args.sizes.split(",")]
     net = MLP(sizes, args.activation, args.output, seed=args.seed, dtype=np.float64)
-    rng = np.random.default_rng(args.seed)
+    # a stream of its own: default_rng(seed) would draw X equal to the weights' own draws
+    rng = np.random.default_rng([args.seed, 1])
     X = rng.standard_normal((args.samples, sizes[0]))
     if args.output == "softmax":
         y: np.ndarray = rng.integers(0, sizes[-1], args.samples)
@@ -155,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         "five-point central differences, and print a per-parameter table. Exit 1 if any "
         "parameter's max relative error exceeds the tolerance.",
     )
-    p.add_argument("--sizes", default="4,6,5,3", help="layer sizes, input first (default 4,6,5,3)")
+    p.add_argument("--sizes", default="4,12,8,3", help="layer sizes, input first (default 4,12,8,3)")
     p.add_argument(
         "--activation",
         default="relu",
@@ -191,6 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return code
 
 
