@@ -242,47 +242,65 @@ class MLP:
         if bs < 1:
             raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
         opt = optimizer if optimizer is not None else Adam(1e-3)
-        params = self.params
-        last_finite = [p.copy() for p in params]
-        classifier = self.output != "linear"
+        last_finite = [p.copy() for p in self.params]
         history = History()
         progress = Progress(epochs, "epoch", enabled=verbose)
-        # A diverging run overflows on its way to inf/nan; we detect that from the loss and raise
-        # DivergenceError, so numpy's overflow warnings would only be noise.
         try:
+            # A diverging run overflows on its way to inf/nan; _epoch detects that from the loss and
+            # raises DivergenceError, so numpy's overflow warnings would only be noise.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for epoch in progress:
                     order = self.rng.permutation(n) if shuffle else None
-                    loss_sum, correct = 0.0, 0
-                    for start in range(0, n, bs):
-                        idx = order[start : start + bs] if order is not None else slice(start, start + bs)
-                        xb, yb = X_arr[idx], y_arr[idx]
-                        logits = self._forward(xb)
-                        loss, dlogits = self._loss(logits, yb)
-                        if not np.isfinite(loss):
-                            for good, p in zip(last_finite, params, strict=True):
-                                np.copyto(p, good)
-                            raise DivergenceError(
-                                f"loss became {loss} at epoch {epoch + 1} (batch starting at sample {start}); "
-                                f"the model keeps its last finite parameters. Try a smaller learning rate "
-                                f"(now {opt.lr:g}) or gradient clipping (clip_norm).",
-                                epoch + 1,
-                                history,
-                            )
-                        for good, p in zip(last_finite, params, strict=True):
-                            np.copyto(good, p)  # these parameters just gave a finite loss
-                        self._update(dlogits, opt, clip_norm)
-                        loss_sum += loss * xb.shape[0]
-                        if classifier:
-                            correct += self._correct(logits, yb)
-                    history.loss.append(loss_sum / n)
-                    if classifier:
-                        history.accuracy.append(correct / n)
-                    metrics = {"loss": history.loss[-1]} | ({"acc": history.accuracy[-1]} if classifier else {})
+                    self._epoch(X_arr, y_arr, order, bs, opt, clip_norm, last_finite, epoch, history)
+                    metrics = {"loss": history.loss[-1]} | ({"acc": history.accuracy[-1]} if history.accuracy else {})
                     progress.report(epoch, **metrics)
         finally:
             progress.close()
         return history
+
+    def _epoch(
+        self,
+        X: FloatArray,
+        y: np.ndarray,
+        order: IntArray | None,
+        batch_size: int,
+        opt: Optimizer,
+        clip_norm: float | None,
+        last_finite: list[FloatArray],
+        epoch: int,
+        history: History,
+    ) -> None:
+        """One pass over ``(X, y)`` in ``order`` (or as stored); appends the mean loss (and accuracy) to ``history``.
+
+        ``last_finite`` holds a copy of the parameters that last gave a finite loss; on a non-finite
+        loss they are put back and :class:`DivergenceError` is raised.
+        """
+        n = X.shape[0]
+        loss_sum, correct = 0.0, 0
+        for start in range(0, n, batch_size):
+            # gather one batch at a time: cheaper than copying the whole shuffled set, and cache-friendly
+            rows = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
+            xb, yb = X[rows], y[rows]
+            logits = self._forward(xb)
+            loss, dlogits = self._loss(logits, yb)
+            if not np.isfinite(loss):
+                for good, p in zip(last_finite, self.params, strict=True):
+                    np.copyto(p, good)
+                raise DivergenceError(
+                    f"loss became {loss} at epoch {epoch + 1} (batch starting at sample {start}); the model keeps "
+                    f"its last finite parameters. Try a smaller learning rate (now {opt.lr:g}) or clip_norm.",
+                    epoch + 1,
+                    history,
+                )
+            for good, p in zip(last_finite, self.params, strict=True):
+                np.copyto(good, p)  # these parameters just gave a finite loss
+            self._update(dlogits, opt, clip_norm)
+            loss_sum += loss * xb.shape[0]
+            if self.output != "linear":
+                correct += self._correct(logits, yb)
+        history.loss.append(loss_sum / n)
+        if self.output != "linear":
+            history.accuracy.append(correct / n)
 
     def _correct(self, logits: FloatArray, y: np.ndarray) -> int:
         pred = self._labels(logits)
