@@ -24,6 +24,11 @@ def test_numerical_gradient_of_a_quadratic_form_and_restores_its_input() -> None
     assert np.array_equal(x, x_before)
 
 
+def test_numerical_gradient_of_a_large_constant_is_exactly_zero() -> None:
+    x = np.zeros(3)
+    assert np.array_equal(numerical_gradient(lambda: 20.222245922195057, x), np.zeros(3))
+
+
 def test_relative_error_floor_keeps_zero_gradients_from_exploding() -> None:
     assert relative_error(np.array([0.0]), np.array([1e-13]))[0] <= 1e-7
     assert relative_error(np.array([1.0]), np.array([1.1]))[0] == pytest.approx(0.1 / 1.1)

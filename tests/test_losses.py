@@ -112,7 +112,7 @@ def test_sigmoid_binary_cross_entropy_matches_sigmoid_then_binary_cross_entropy(
 # --- fused gradients against finite differences -------------------------------------------------
 
 
-def _check_gradient(loss_at: LossAt, z: NDArray[np.float64]) -> float:
+def _max_rel_error(loss_at: LossAt, z: NDArray[np.float64]) -> float:
     """Max relative error between the loss's returned gradient and a five-point difference of its value."""
     _, analytic = loss_at()
     numeric = numerical_gradient(lambda: loss_at()[0], z, h=1e-3)
@@ -127,7 +127,7 @@ def test_softmax_cross_entropy_gradient_matches_numerical_gradient(n: int, k: in
     rng = np.random.default_rng(seed)
     z = rng.uniform(-3.0, 3.0, size=(n, k))
     labels = rng.integers(0, k, size=n)
-    assert _check_gradient(lambda: softmax_cross_entropy(z, labels), z) <= 1e-7
+    assert _max_rel_error(lambda: softmax_cross_entropy(z, labels), z) <= 1e-7
 
 
 @settings(deadline=None)
@@ -137,7 +137,7 @@ def test_softmax_cross_entropy_gradient_with_soft_labels_matches_numerical_gradi
     rng = np.random.default_rng(seed)
     z = rng.uniform(-3.0, 3.0, size=(n, k))
     target = softmax(rng.standard_normal((n, k)))  # probability rows, not one-hot
-    assert _check_gradient(lambda: softmax_cross_entropy(z, target), z) <= 1e-7
+    assert _max_rel_error(lambda: softmax_cross_entropy(z, target), z) <= 1e-7
 
 
 @settings(deadline=None)
@@ -146,7 +146,7 @@ def test_sigmoid_binary_cross_entropy_gradient_matches_numerical_gradient(shape:
     rng = np.random.default_rng(seed)
     z = rng.uniform(-3.0, 3.0, size=shape)
     y = rng.uniform(0.0, 1.0, size=shape)  # soft targets exercise the full formula
-    assert _check_gradient(lambda: sigmoid_binary_cross_entropy(z, y), z) <= 1e-7
+    assert _max_rel_error(lambda: sigmoid_binary_cross_entropy(z, y), z) <= 1e-7
 
 
 @settings(deadline=None)
@@ -156,7 +156,7 @@ def test_mse_loss_gradient_matches_numerical_gradient(n: int, d: int, seed: int)
     rng = np.random.default_rng(seed)
     pred = rng.standard_normal((n, d))
     target = rng.standard_normal((n, d))
-    assert _check_gradient(lambda: mse_loss(pred, target), pred) <= 1e-7
+    assert _max_rel_error(lambda: mse_loss(pred, target), pred) <= 1e-7
 
 
 # --- stability on huge logits -------------------------------------------------------------------

@@ -96,7 +96,8 @@ def logsumexp(z: ArrayLike, axis: int = -1, keepdims: bool = False) -> FloatArra
     Shapes: ``z: S``; the result drops ``axis`` from ``S`` (or keeps it with size 1 when ``keepdims``).
     """
     m, _, s = _shifted_exp(_as_float(z), axis)
-    out: FloatArray = m + np.log(s)
+    with np.errstate(divide="ignore"):  # a row of all -inf has s = 0 and logsumexp -inf, rightly
+        out: FloatArray = m + np.log(s)
     return out if keepdims else np.squeeze(out, axis=axis)
 
 

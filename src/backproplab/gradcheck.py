@@ -46,7 +46,8 @@ def numerical_gradient(f: Callable[[], float], x: FloatArray, h: float = 1e-3) -
             values.append(f())
         flat[i] = old
         f2, f1, fm1, fm2 = values
-        grad.flat[i] = (-f2 + 8.0 * f1 - 8.0 * fm1 + fm2) / (12.0 * h)
+        # differences first: values this close subtract exactly, so a constant f gives exactly 0
+        grad.flat[i] = (8.0 * (f1 - fm1) - (f2 - fm2)) / (12.0 * h)
     return grad
 
 
