@@ -233,28 +233,39 @@ class _Saboteur(Optimizer):
     def __init__(self, bad_step: int) -> None:
         super().__init__(lr=0.1)
         self.bad_step = bad_step
-        self.before_bad_step: list[np.ndarray] = []
+        self.history: list[list[np.ndarray]] = []  # the parameters before each step
 
     def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:  # type: ignore[override]
         self._check(params, grads)
+        self.history.append([p.copy() for p in params])
         if self.t == self.bad_step:
-            self.before_bad_step = [p.copy() for p in params]
             params[0][0, 0] = np.nan
             return
         for p, g in zip(params, grads, strict=True):
             p -= self.lr * g
 
 
-def test_divergence_restores_the_last_parameters_that_gave_a_finite_loss() -> None:
+def test_divergence_with_non_finite_parameters_restores_those_of_the_epoch_start() -> None:
     X, y = moons(n=40, seed=0)
     net = MLP([2, 8, 2], seed=0, dtype=np.float64)
-    opt = _Saboteur(bad_step=7)
-    with pytest.raises(DivergenceError, match="loss became nan at epoch 2") as info:
+    opt = _Saboteur(bad_step=7)  # 5 batches per epoch: step 7 is the second of epoch 2
+    with pytest.raises(DivergenceError, match=r"loss became nan at epoch 2 .*restored .* start of epoch 2") as info:
         net.fit(X, y, optimizer=opt, epochs=5, batch_size=8, verbose=False)
     assert info.value.epoch == 2
     assert len(info.value.history.loss) == 1  # the one epoch that finished
-    for p, kept in zip(net.params, opt.before_bad_step, strict=True):
+    epoch_2_start = opt.history[5]
+    for p, kept in zip(net.params, epoch_2_start, strict=True):
         assert np.array_equal(p, kept)
+
+
+def test_divergence_with_finite_parameters_keeps_them() -> None:
+    X, y = moons(n=40, seed=0)
+    net = MLP([2, 8, 2], output="softmax", seed=0, dtype=np.float64)
+    X_huge = X * 1e300  # the parameters stay finite; the logits overflow
+    with pytest.raises(DivergenceError, match="keeps its current parameters, which are finite") as info:
+        net.fit(X_huge, y, optimizer=SGD(0.1), epochs=3, verbose=False)
+    assert info.value.epoch == 1
+    assert all(np.isfinite(p).all() for p in net.params)
 
 
 # ----- progress --------------------------------------------------------------------------------

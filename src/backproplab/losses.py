@@ -80,22 +80,22 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> tuple[float, 
     y = np.asarray(labels)
     m, e, s = _shifted_exp(z, axis=1)
     lse = (m + np.log(s))[:, 0]
-    dlogits = e / s  # softmax(z), computed from the same exponentials as lse
+    e /= s * n  # softmax(z) / n, from the same exponentials as the logsumexp
+    dlogits = e
     if y.ndim == 1:
         if y.shape[0] != n:
             raise ValueError(f"labels: expected shape ({n},) to match logits {z.shape}, got {y.shape}")
         _check_class_ids(y, k)
         rows = np.arange(n)
         # loss_n = logsumexp(z_n) - z_n[y_n]: never the log of a probability that rounded to 0.
-        loss = float(np.mean(lse - z[rows, y]))
-        dlogits[rows, y] -= 1.0
+        loss = float(np.sum(lse - z[rows, y])) / n
+        dlogits[rows, y] -= 1.0 / n
     elif y.shape == z.shape:
         target = _float(y, "labels")
-        loss = float(np.mean(lse - np.sum(target * z, axis=1)))
-        dlogits -= target
+        loss = float(np.sum(lse - np.sum(target * z, axis=1))) / n
+        dlogits -= target / n
     else:
         raise ValueError(f"labels: expected shape ({n},) or {z.shape}, got {y.shape}")
-    dlogits /= n
     return loss, dlogits
 
 

@@ -231,7 +231,8 @@ class MLP:
         norm. ``verbose`` shows a progress bar (a line per epoch when stderr is not a terminal).
 
         If the loss becomes NaN or inf, training stops with :class:`DivergenceError` naming the
-        epoch, and the parameters are restored to the last ones that gave a finite loss.
+        epoch; the model keeps finite parameters (its current ones if finite, else those from the
+        start of the failing epoch).
         """
         X_arr = check_features(X, self.layer_sizes[0], self.dtype)
         y_arr = self._targets(y, X_arr.shape[0])
@@ -250,6 +251,8 @@ class MLP:
             # raises DivergenceError, so numpy's overflow warnings would only be noise.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for epoch in progress:
+                    for good, p in zip(last_finite, self.params, strict=True):
+                        np.copyto(good, p)  # finite: they gave finite losses all through the last epoch
                     order = self.rng.permutation(n) if shuffle else None
                     self._epoch(X_arr, y_arr, order, bs, opt, clip_norm, last_finite, epoch, history)
                     metrics = {"loss": history.loss[-1]} | ({"acc": history.accuracy[-1]} if history.accuracy else {})
@@ -272,8 +275,8 @@ class MLP:
     ) -> None:
         """One pass over ``(X, y)`` in ``order`` (or as stored); appends the mean loss (and accuracy) to ``history``.
 
-        ``last_finite`` holds a copy of the parameters that last gave a finite loss; on a non-finite
-        loss they are put back and :class:`DivergenceError` is raised.
+        ``last_finite`` holds the parameters from the start of the epoch; a non-finite loss raises
+        :class:`DivergenceError` (see :meth:`_diverged`).
         """
         n = X.shape[0]
         loss_sum, correct = 0.0, 0
@@ -284,16 +287,7 @@ class MLP:
             logits = self._forward(xb)
             loss, dlogits = self._loss(logits, yb)
             if not np.isfinite(loss):
-                for good, p in zip(last_finite, self.params, strict=True):
-                    np.copyto(p, good)
-                raise DivergenceError(
-                    f"loss became {loss} at epoch {epoch + 1} (batch starting at sample {start}); the model keeps "
-                    f"its last finite parameters. Try a smaller learning rate (now {opt.lr:g}) or clip_norm.",
-                    epoch + 1,
-                    history,
-                )
-            for good, p in zip(last_finite, self.params, strict=True):
-                np.copyto(good, p)  # these parameters just gave a finite loss
+                raise self._diverged(loss, epoch, start, opt, last_finite, history)
             self._update(dlogits, opt, clip_norm)
             loss_sum += loss * xb.shape[0]
             if self.output != "linear":
@@ -301,6 +295,29 @@ class MLP:
         history.loss.append(loss_sum / n)
         if self.output != "linear":
             history.accuracy.append(correct / n)
+
+    def _diverged(
+        self, loss: float, epoch: int, start: int, opt: Optimizer, epoch_start: list[FloatArray], history: History
+    ) -> DivergenceError:
+        """Leave the model with its last finite parameters and build the error that explains what happened.
+
+        The current parameters gave the non-finite loss. If they are finite they are the last finite
+        ones and stay. If not (NaN or inf spreads through every later layer, so the loss before the
+        last update was still finite), the last finite parameters we hold are those from the start
+        of the epoch: copying them every step instead would cost a few percent of training speed.
+        """
+        if all(np.isfinite(p).all() for p in self.params):
+            kept = "the model keeps its current parameters, which are finite"
+        else:
+            for good, p in zip(epoch_start, self.params, strict=True):
+                np.copyto(p, good)
+            kept = f"the parameters were restored to their finite values from the start of epoch {epoch + 1}"
+        return DivergenceError(
+            f"loss became {loss} at epoch {epoch + 1} (batch starting at sample {start}); {kept}. "
+            f"Try a smaller learning rate (now {opt.lr:g}) or clip_norm.",
+            epoch + 1,
+            history,
+        )
 
     def _correct(self, logits: FloatArray, y: np.ndarray) -> int:
         pred = self._labels(logits)
