@@ -88,11 +88,11 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> tuple[float, 
         _check_class_ids(y, k)
         rows = np.arange(n)
         # loss_n = logsumexp(z_n) - z_n[y_n]: never the log of a probability that rounded to 0.
-        loss = float(np.sum(lse - z[rows, y])) / n
+        loss = float((lse - z[rows, y]).sum()) / n
         dlogits[rows, y] -= 1.0 / n
     elif y.shape == z.shape:
         target = _float(y, "labels")
-        loss = float(np.sum(lse - np.sum(target * z, axis=1))) / n
+        loss = float((lse - (target * z).sum(axis=1)).sum()) / n
         dlogits -= target / n
     else:
         raise ValueError(f"labels: expected shape ({n},) or {z.shape}, got {y.shape}")
@@ -108,7 +108,7 @@ def sigmoid_binary_cross_entropy(logits: ArrayLike, y: ArrayLike) -> tuple[float
     z, t = _float(logits, "logits"), _float(y, "y")
     _same_shape(z, t, "logits and y")
     # log(1 + exp(-|z|)) + max(z, 0) - z*y equals -[y log s(z) + (1-y) log(1-s(z))] without overflow.
-    loss = float(np.mean(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))))
+    loss = float((np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))).mean())
     dlogits = (sigmoid(z) - t) / z.size
     return loss, dlogits
 
@@ -121,4 +121,4 @@ def mse_loss(pred: ArrayLike, target: ArrayLike) -> tuple[float, FloatArray]:
     p, t = _float(pred, "pred"), _float(target, "target")
     _same_shape(p, t, "pred and target")
     diff = p - t
-    return float(np.mean(diff * diff)), (2.0 / diff.size) * diff
+    return float((diff * diff).mean()), (2.0 / diff.size) * diff

@@ -323,7 +323,7 @@ class MLP:
         pred = self._labels(logits)
         if self.output == "softmax" and y.ndim == 2:
             y = np.argmax(y, axis=1)
-        return int(np.sum(pred == y.reshape(pred.shape)))
+        return int(np.count_nonzero(pred == y.reshape(pred.shape)))
 
     def _targets(self, y: ArrayLike, n: int) -> np.ndarray:
         """Validate targets for ``n`` samples; return them in the form :meth:`loss` expects."""
