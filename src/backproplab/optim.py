@@ -53,10 +53,18 @@ class Optimizer:
 class SGD(Optimizer):
     """Plain gradient descent: ``p <- p - lr * g``."""
 
+    def __init__(self, lr: float) -> None:
+        super().__init__(lr)
+        self._scratch: list[FloatArray] = []
+
+    def _init_state(self, params: Sequence[FloatArray]) -> None:
+        self._scratch = [np.empty_like(p) for p in params]
+
     def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
         self._check(params, grads)
-        for p, g in zip(params, grads, strict=True):
-            p -= self.lr * g
+        for p, g, lr_g in zip(params, grads, self._scratch, strict=True):
+            np.multiply(g, self.lr, out=lr_g)  # lr * g into a buffer kept between steps, not a new array
+            p -= lr_g
 
 
 class Momentum(Optimizer):
