@@ -7,10 +7,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
 from backproplab import __version__
+from backproplab.cnn.lenet import lenet_spec
+from backproplab.cnn.spec import Row, parse_shape, parse_spec, shape_table
 from backproplab.demos import SOLVED_LOSS, RunResult, overfit_tiny, train_xor
 from backproplab.gradcheck import ParamCheck, check_mlp_gradients
 from backproplab.neural_network import MLP, History
@@ -101,11 +104,52 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _shape_rows(args: argparse.Namespace) -> list[Row]:
+    shape = parse_shape(args.input)
+    if len(shape) != 3:
+        raise ValueError(f"--input must be CxHxW, e.g. 1x28x28, got {args.input!r}")
+    return shape_table(parse_spec(args.net), (shape[0], shape[1], shape[2]))
+
+
+def cmd_shapes(args: argparse.Namespace) -> int:
+    rows = _shape_rows(args)
+    if args.quiz:
+        return _quiz(rows)
+    print(f"Shapes for one {args.input} image through {args.net}")
+    print(f"  {'layer':<8} {'what':<38} {'output shape':<14} {'params':>7}  how")
+    for row in rows:
+        print(
+            f"  {row.name:<8} {row.description:<38} {'x'.join(map(str, row.shape)):<14} {row.params:>7}  {row.formula}"
+        )
+    print(f"  total parameters: {sum(row.params for row in rows):,}")
+    return 0
+
+
+def _quiz(rows: list[Row]) -> int:
+    """Ask the output shape of every layer that changes it; 0 if all answers were right."""
+    asked = [(before, row) for before, row in pairwise(rows) if row.description != "elementwise"]
+    right = 0
+    print("Shape quiz: type each layer's output shape for ONE image, like 6x28x28 (the batch axis left out).")
+    for before, row in asked:
+        answer = input(f"{row.name} ({row.description}) on {'x'.join(map(str, before.shape))} -> ? ")
+        try:
+            correct = parse_shape(answer) == row.shape
+        except ValueError as e:
+            print(f"  {e}")
+            correct = False
+        right += correct
+        shape = "x".join(map(str, row.shape))
+        print(f"  {'right' if correct else 'not quite'}: {shape}" + (f"   ({row.formula})" if row.formula else ""))
+    print(f"score: {right}/{len(asked)}")
+    return 0 if right == len(asked) else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     steps = [
         ("xor", cmd_xor, ["xor"]),
         ("overfit", cmd_overfit, ["overfit"]),
         ("gradcheck", cmd_gradcheck, ["gradcheck"]),
+        ("shapes", cmd_shapes, ["shapes"]),
     ]
     parser = build_parser()
     status: dict[str, int] = {}
@@ -177,10 +221,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_gradcheck)
 
     p = sub.add_parser(
+        "shapes",
+        help="the layer-by-layer shape table of the LeNet or of any CNN; --quiz to test yourself",
+        description="Print each layer's output shape, parameter count and the conv2d_out arithmetic for one "
+        "image. --net takes any network as comma-separated layers: conv<C>k<K>[s<S>][p<P>][d<D>], "
+        "pool<K>[s<S>][p<P>], avgpool<K>, relu, tanh, sigmoid, flatten, fc<D>. --quiz asks you each shape first.",
+    )
+    p.add_argument("--input", default="1x28x28", help="one image's shape CxHxW (default 1x28x28)")
+    p.add_argument("--net", default=lenet_spec(10), help="the network (default: the LeNet, %(default)s)")
+    p.add_argument("--quiz", action="store_true", help="ask for each layer's output shape and check the answers")
+    p.set_defaults(func=cmd_shapes)
+
+    p = sub.add_parser(
         "demo",
-        help="run xor, overfit and gradcheck and print a summary",
-        description="The main job of `make demo`: XOR, the overfit test and the gradient check, "
-        "from scratch, on embedded data (no network).",
+        help="run xor, overfit, gradcheck and the LeNet shape table, and print a summary",
+        description="The main job of `make demo`: XOR, the overfit test, the gradient check and the LeNet's "
+        "shapes, from scratch, on embedded data (no network).",
     )
     p.set_defaults(func=cmd_demo)
     return parser

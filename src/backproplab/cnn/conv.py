@@ -1,0 +1,105 @@
+"""2-D convolution forward pass (cross-correlation, as in PyTorch), fast and naive.
+
+Shapes: ``x: (N, C_in, H, W)``, ``w: (C_out, C_in, KH, KW)`` (PyTorch's layout, so weights move
+between the two without transposes), ``b: (C_out,)`` or ``None`` -> ``(N, C_out, H_out, W_out)``
+with ``(H_out, W_out)`` from :func:`~backproplab.cnn.shapes.conv2d_out`.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from backproplab._typing import FloatArray
+from backproplab._validation import check_finite
+from backproplab.cnn.shapes import Pair, conv2d_out, pair
+
+
+def check_conv_inputs(x: FloatArray, w: FloatArray, b: FloatArray | None) -> None:
+    """Validate ranks, channels, bias length, dtypes and finiteness; ``ValueError`` names the shapes."""
+    if x.ndim != 4:
+        raise ValueError(f"x must have shape (N, C_in, H, W), got ndim {x.ndim} with shape {x.shape}")
+    if w.ndim != 4:
+        raise ValueError(f"w must have shape (C_out, C_in, KH, KW), got ndim {w.ndim} with shape {w.shape}")
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"channel mismatch: x {x.shape} has C_in={x.shape[1]} but w {w.shape} expects {w.shape[1]}")
+    if b is not None and b.shape != (w.shape[0],):
+        raise ValueError(f"b must have shape ({w.shape[0]},) for w {w.shape}, got {b.shape}")
+    for name, a in (("x", x), ("w", w)):
+        if a.dtype.kind != "f":
+            raise TypeError(f"{name} must be a float array, got dtype {a.dtype}")
+    check_finite(x, "x")
+
+
+def pad_hw(x: FloatArray, ph: int, pw: int, value: float = 0.0) -> FloatArray:
+    """``x: (N, C, H, W)`` padded by ``ph`` rows and ``pw`` columns on each side with ``value``."""
+    if ph == 0 and pw == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def windows(x: FloatArray, kh: int, kw: int, stride: tuple[int, int], dilation: tuple[int, int]) -> FloatArray:
+    """Every ``kh x kw`` window of the (already padded) ``x``, as a read-only view, without copying.
+
+    ``x: (N, C, Hp, Wp)`` -> ``(N, C, H_out, W_out, kh, kw)``: element ``[n, c, i, j, p, q]`` is
+    ``x[n, c, i * sh + p * dh, j * sw + q * dw]``. The strides say how to step through memory.
+    """
+    n, c, hp, wp = x.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    h_out, w_out = conv2d_out(hp, wp, kh, kw, stride, 0, dilation)
+    s_n, s_c, s_h, s_w = x.strides
+    return as_strided(
+        x,
+        shape=(n, c, h_out, w_out, kh, kw),
+        strides=(s_n, s_c, s_h * sh, s_w * sw, s_h * dh, s_w * dw),
+        writeable=False,
+    )
+
+
+def conv2d_forward(
+    x: FloatArray, w: FloatArray, b: FloatArray | None = None, stride: Pair = 1, padding: Pair = 0, dilation: Pair = 1
+) -> FloatArray:
+    """Convolution by im2col: gather every window into a matrix, then one matrix product.
+
+    ``x: (N, C_in, H, W)``, ``w: (C_out, C_in, KH, KW)``, ``b: (C_out,)`` or None ->
+    ``(N, C_out, H_out, W_out)``, in the dtype of ``x`` and ``w``.
+    """
+    x, w = np.asarray(x), np.asarray(w)
+    check_conv_inputs(x, w, b)
+    c_out, c_in, kh, kw = w.shape
+    n, _, h, wd = x.shape
+    ph, pw = pair(padding, "padding", 0)
+    h_out, w_out = conv2d_out(h, wd, kh, kw, stride, padding, dilation)
+    win = windows(pad_hw(x, ph, pw), kh, kw, pair(stride, "stride", 1), pair(dilation, "dilation", 1))
+    # im2col: (N, C_in, H_out, W_out, KH, KW) -> (N, H_out, W_out, C_in, KH, KW) -> (N*H_out*W_out, C_in*KH*KW)
+    cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * h_out * w_out, c_in * kh * kw)
+    out = cols @ w.reshape(c_out, c_in * kh * kw).T  # (N*H_out*W_out, C_out)
+    if b is not None:
+        out += b
+    # (N, H_out, W_out, C_out) -> (N, C_out, H_out, W_out), made contiguous for the next layer
+    return np.ascontiguousarray(out.reshape(n, h_out, w_out, c_out).transpose(0, 3, 1, 2))
+
+
+def conv2d_forward_naive(
+    x: FloatArray, w: FloatArray, b: FloatArray | None = None, stride: Pair = 1, padding: Pair = 0, dilation: Pair = 1
+) -> FloatArray:
+    """The same convolution with explicit loops over images, output channels and output pixels.
+
+    For teaching and for testing :func:`conv2d_forward`: each output value is the sum of one
+    window of the padded input times the kernel, plus the bias. Slow on purpose.
+    """
+    x, w = np.asarray(x), np.asarray(w)
+    check_conv_inputs(x, w, b)
+    c_out, _, kh, kw = w.shape
+    n, _, h, wd = x.shape
+    (sh, sw), (ph, pw), (dh, dw) = pair(stride, "stride", 1), pair(padding, "padding", 0), pair(dilation, "dilation", 1)
+    h_out, w_out = conv2d_out(h, wd, kh, kw, stride, padding, dilation)
+    xp = pad_hw(x, ph, pw)
+    out = np.zeros((n, c_out, h_out, w_out), dtype=np.result_type(x, w))
+    for i in range(n):
+        for o in range(c_out):
+            for r in range(h_out):
+                for c in range(w_out):
+                    window = xp[
+                        i, :, r * sh : r * sh + dh * (kh - 1) + 1 : dh, c * sw : c * sw + dw * (kw - 1) + 1 : dw
+                    ]
+                    out[i, o, r, c] = np.sum(window * w[o]) + (b[o] if b is not None else 0.0)
+    return out
