@@ -79,7 +79,7 @@ def test_bad_arguments_give_a_clear_error_and_exit_2(capsys: pytest.CaptureFixtu
 
 @pytest.mark.parametrize(
     ("command", "expected"),
-    [("xor", "--seed"), ("overfit", "--samples"), ("gradcheck", "--tol"), ("demo", "no network")],
+    [("xor", "--seed"), ("overfit", "--samples"), ("gradcheck", "--tol"), ("shapes", "--quiz"), ("demo", "no network")],
 )
 def test_every_subcommand_has_useful_help(command: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
@@ -93,7 +93,8 @@ def test_demo_runs_everything_and_summarises(capsys: pytest.CaptureFixture[str])
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "=== summary ===" in out
-    assert out.count(" pass") == 3
+    assert out.count(" pass") == 4
+    assert "conv1    6 filters 5x5" in out  # the LeNet shape table
 
 
 @pytest.mark.slow
