@@ -41,11 +41,9 @@ def save_npz(path: str | os.PathLike[str], meta: Mapping[str, Any], arrays: Mapp
         np.savez(f, **payload)
 
 
-def load_npz(path: str | os.PathLike[str], kind: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Read a file written by :func:`save_npz` whose ``meta["format"] == kind``; never unpickles.
-
-    Returns ``(meta, arrays)``. Raises ``FileNotFoundError`` or ``ValueError`` naming the path.
-    """
+def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Every array of a ``.npz`` file, never unpickling. Raises ``FileNotFoundError`` or a
+    ``ValueError`` naming the path for anything that is not a sound ``.npz`` of plain arrays."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such file")
@@ -54,11 +52,20 @@ def load_npz(path: str | os.PathLike[str], kind: str) -> tuple[dict[str, Any], d
         raise ValueError(f"{p}: not a readable .npz file (not a zip archive)")
     try:
         with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
+            return {key: data[key] for key in data.files}
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         raise ValueError(f"{p}: not a readable .npz file ({e})") from e
     except ValueError as e:  # object arrays, which would need pickle
         raise ValueError(f"{p}: refused to load ({e}); backproplab files never contain pickled objects") from e
+
+
+def load_npz(path: str | os.PathLike[str], kind: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read a file written by :func:`save_npz` whose ``meta["format"] == kind``; never unpickles.
+
+    Returns ``(meta, arrays)``. Raises ``FileNotFoundError`` or ``ValueError`` naming the path.
+    """
+    p = Path(path)
+    arrays = read_npz(p)
     meta_arr = arrays.pop("meta", None)
     if meta_arr is None or meta_arr.dtype.kind != "U" or meta_arr.shape != ():
         raise ValueError(f"{p}: not a backproplab {kind} file (no 'meta' entry; found {sorted(arrays)})")

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
+from backproplab._io import read_npz
 from backproplab.cnn.network import SpecNet
 from backproplab.cnn.spec import LENET_SPEC, param_shapes, parse_spec
 
@@ -49,7 +50,7 @@ class LeNet(SpecNet):
     @classmethod
     def from_npz(cls, path: str | os.PathLike[str], input_hw: tuple[int, int] = (28, 28)) -> "LeNet":
         """From a ``.npz`` of PyTorch-named arrays; never unpickles. Errors name the path."""
-        state = cls._load_npz(path)
+        state = read_npz(path)
         try:
             return cls(state, input_hw)
         except ValueError as e:

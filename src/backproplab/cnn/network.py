@@ -4,9 +4,7 @@ Parameters come as a PyTorch-named state dict (``conv1.weight``, ``fc1.bias``, .
 layouts, so a ``torch.nn`` model with the same layer names exports to it without transposes.
 """
 
-import os
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -44,18 +42,6 @@ class SpecNet:
                     f"for {c}x{h}x{w} inputs, {name} must be a float array of shape {shape}, got {a.dtype} {a.shape}"
                 )
             self.params[name] = a
-
-    @classmethod
-    def _load_npz(cls, path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-        """Every array of a ``.npz`` file, never unpickling; errors name the path."""
-        p = Path(path)
-        if not p.is_file():
-            raise FileNotFoundError(f"{p}: no such file")
-        try:
-            with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as data:
-                return {k: data[k] for k in data.files}
-        except (OSError, ValueError, EOFError) as e:
-            raise ValueError(f"{p}: not a readable .npz of weights ({e})") from e
 
     def layer_shapes(self, H: int | None = None, W: int | None = None) -> list[tuple[str, tuple[int, ...]]]:
         """``[(layer name, output shape for one image), ...]``, input first, for ``H x W`` images."""
