@@ -4,6 +4,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,7 +54,7 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     try:
         with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as e:
         raise ValueError(f"{p}: not a readable .npz file ({e})") from e
     except ValueError as e:  # object arrays, which would need pickle
         raise ValueError(f"{p}: refused to load ({e}); backproplab files never contain pickled objects") from e

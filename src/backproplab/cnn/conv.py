@@ -63,6 +63,7 @@ def conv2d_forward(
     ``(N, C_out, H_out, W_out)``, in the dtype of ``x`` and ``w``.
     """
     x, w = np.asarray(x), np.asarray(w)
+    b = None if b is None else np.asarray(b)
     check_conv_inputs(x, w, b)
     c_out, c_in, kh, kw = w.shape
     n, _, h, wd = x.shape
@@ -88,6 +89,7 @@ def conv2d_forward_naive(
     window of the padded input times the kernel, plus the bias. Slow on purpose.
     """
     x, w = np.asarray(x), np.asarray(w)
+    b = None if b is None else np.asarray(b)
     check_conv_inputs(x, w, b)
     c_out, _, kh, kw = w.shape
     n, _, h, wd = x.shape

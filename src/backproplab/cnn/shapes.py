@@ -5,14 +5,20 @@ this is the seed's ``(in + 2p - k) // s + 1``; ``d (k - 1) + 1`` is the kernel's
 field*, which dilation spreads out without adding weights.
 """
 
-Pair = int | tuple[int, int]
+from typing import Any
+
+import numpy as np
+
+Pair = int | np.integer[Any] | tuple[int, int]
 
 
 def pair(value: Pair, name: str, minimum: int) -> tuple[int, int]:
     """``value`` as an ``(h, w)`` pair of ints, each ``>= minimum``; ``ValueError`` otherwise."""
-    h, w = (value, value) if isinstance(value, int) else tuple(value)
-    if not all(isinstance(v, int) and v >= minimum for v in (h, w)):
+    arr = np.asarray(value)
+    # bool arrays have kind "b", so padding=True is refused rather than read as 1
+    if arr.dtype.kind not in "iu" or arr.shape not in ((), (2,)) or (arr < minimum).any():
         raise ValueError(f"{name} must be an int or an (h, w) pair of ints >= {minimum}, got {value!r}")
+    h, w = (int(arr), int(arr)) if arr.ndim == 0 else (int(arr[0]), int(arr[1]))
     return h, w
 
 
