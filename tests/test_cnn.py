@@ -455,7 +455,8 @@ def test_lenet_from_npz_of_a_missing_file_raises_file_not_found(tmp_path: Path) 
 
 
 def test_numpy_integers_are_accepted_as_stride_padding_and_dilation() -> None:
-    assert conv2d_out(8, 8, 3, 3, stride=np.int64(2), padding=np.int32(1), dilation=np.int64(1)) == (4, 4)
+    sizes = conv2d_out(8, 8, 3, 3, np.int64(2), np.int32(1), np.int64(1))  # type: ignore[arg-type]
+    assert sizes == (4, 4)
 
 
 @pytest.mark.parametrize(

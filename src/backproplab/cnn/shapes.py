@@ -5,11 +5,9 @@ this is the seed's ``(in + 2p - k) // s + 1``; ``d (k - 1) + 1`` is the kernel's
 field*, which dilation spreads out without adding weights.
 """
 
-from typing import Any
-
 import numpy as np
 
-Pair = int | np.integer[Any] | tuple[int, int]
+Pair = int | tuple[int, int]
 
 
 def pair(value: Pair, name: str, minimum: int) -> tuple[int, int]:
