@@ -9,12 +9,12 @@ import re
 import struct
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from cnn_cases import ConvCase, FArr, conv_cases, hw_pair, pairs, scaled_max_diff
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
@@ -31,24 +31,9 @@ from backproplab.cnn import (
 from backproplab.cnn.network import CHUNK
 from backproplab.cnn.shapes import Pair
 
-FArr = NDArray[np.floating]
 Forward = Callable[..., FArr]
 CONVS: dict[str, Forward] = {"im2col": conv2d_forward, "naive": conv2d_forward_naive}
 POOLS: dict[str, Forward] = {"max": maxpool2d_forward, "avg": avgpool2d_forward}
-
-
-def _hw(v: Pair) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else v
-
-
-def pairs(lo: int, hi: int) -> st.SearchStrategy[Pair]:
-    """An int or an ``(h, w)`` pair of ints in ``[lo, hi]``."""
-    return st.one_of(st.integers(lo, hi), st.tuples(st.integers(lo, hi), st.integers(lo, hi)))
-
-
-def _scaled_max_diff(ours: FArr, theirs: FArr) -> float:
-    assert ours.shape == theirs.shape
-    return float(np.abs(ours - theirs).max() / max(1.0, np.abs(theirs).max()))
 
 
 # ----- conv2d_out ---------------------------------------------------------------------------------
@@ -78,7 +63,7 @@ def test_conv2d_out_counts_window_positions_per_dimension(
 ) -> None:
     expected = tuple(
         _positions(n, k, s, p, d)
-        for n, k, s, p, d in zip(hw, kernel, _hw(stride), _hw(padding), _hw(dilation), strict=True)
+        for n, k, s, p, d in zip(hw, kernel, hw_pair(stride), hw_pair(padding), hw_pair(dilation), strict=True)
     )
     if min(expected) == 0:
         with pytest.raises(ValueError, match="larger than the padded input"):
@@ -117,43 +102,9 @@ def test_conv2d_out_rejects_out_of_range_hyperparameters_naming_them(kwargs: dic
 
 
 # ----- conv2d_forward against the loop version ----------------------------------------------------
-@dataclass(frozen=True)
-class ConvCase:
-    """One valid convolution; the arrays are drawn from ``seed``."""
-
-    n: int
-    c_in: int
-    c_out: int
-    hw: tuple[int, int]
-    kernel: tuple[int, int]
-    stride: Pair
-    padding: Pair
-    dilation: Pair
-    seed: int
-
-    def arrays(self, dtype: type[np.floating], bias: bool) -> tuple[FArr, FArr, FArr | None]:
-        rng = np.random.default_rng(self.seed)
-        x = rng.standard_normal((self.n, self.c_in, *self.hw)).astype(dtype)
-        w = rng.standard_normal((self.c_out, self.c_in, *self.kernel)).astype(dtype)
-        b = rng.standard_normal(self.c_out).astype(dtype) if bias else None
-        return x, w, b
-
-
-@st.composite
-def small_conv_cases(draw: st.DrawFn) -> ConvCase:
-    """Tiny valid convolutions (the loop version is slow): the input is drawn at least as big as the field."""
-    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    padding, dilation = draw(pairs(0, 2)), draw(pairs(1, 2))
-    fields = [d * (k - 1) + 1 for k, d in zip(kernel, _hw(dilation), strict=True)]
-    smallest = [max(1, f - 2 * p) for f, p in zip(fields, _hw(padding), strict=True)]
-    hw = (draw(st.integers(smallest[0], 7)), draw(st.integers(smallest[1], 7)))
-    c_in, c_out, n = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
-    return ConvCase(n, c_in, c_out, hw, kernel, draw(pairs(1, 3)), padding, dilation, draw(st.integers(0, 2**32 - 1)))
-
-
 @pytest.mark.parametrize("bias", [True, False])
 @settings(max_examples=40, deadline=None)
-@given(case=small_conv_cases())
+@given(case=conv_cases(max_kernel=3, max_padding=2, max_hw=7, max_channels=3, max_n=2))
 @example(case=ConvCase(1, 1, 1, (1, 1), (1, 1), 1, 0, 1, seed=0))  # N=1, C=1, 1x1 everything
 @example(case=ConvCase(2, 2, 3, (3, 2), (3, 2), 1, 0, 1, seed=1))  # kernel equals the input: 1x1 output
 @example(case=ConvCase(1, 3, 2, (1, 3), (3, 3), (2, 1), (1, 0), (1, 1), seed=2))  # kernel equals the padded input
@@ -165,7 +116,7 @@ def test_conv2d_forward_matches_the_loop_version(case: ConvCase, bias: bool) -> 
         fast, naive = conv2d_forward(x, w, b, *args), conv2d_forward_naive(x, w, b, *args)
     assert fast.shape == (case.n, case.c_out, *conv2d_out(*case.hw, *case.kernel, *args))
     assert fast.dtype == naive.dtype == np.float64
-    assert _scaled_max_diff(fast, naive) <= 1e-12
+    assert scaled_max_diff(fast, naive) <= 1e-12
 
 
 def test_conv2d_forward_of_a_non_contiguous_view_equals_that_of_its_copy() -> None:
@@ -363,7 +314,7 @@ def test_lenet_forward_over_several_chunks_equals_forward_on_each_half() -> None
     whole = net.forward(x)
     halves = np.concatenate([net.forward(x[: n // 2]), net.forward(x[n // 2 :])])
     assert whole.shape == (n, 10)
-    assert _scaled_max_diff(whole, halves) <= 1e-12
+    assert scaled_max_diff(whole, halves) <= 1e-12
 
 
 @pytest.mark.parametrize("missing", ["conv1.weight", "fc2.bias"])

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
+from cnn_cases import ConvCase, conv_cases, hw_pair, pairs, scaled_max_diff
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -35,64 +36,23 @@ DTYPES = [np.float32, np.float64]
 LOGIT_TOL = 1e-4  # LeNet in float32, absolute
 
 
-def _hw(v: Pair) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else v
-
-
-def pairs(lo: int, hi: int) -> st.SearchStrategy[Pair]:
-    """An int or an ``(h, w)`` pair of ints in ``[lo, hi]``."""
-    return st.one_of(st.integers(lo, hi), st.tuples(st.integers(lo, hi), st.integers(lo, hi)))
-
-
 def _scaled_max_diff(ours: Array, theirs: "torch.Tensor") -> float:
-    expected = theirs.numpy()
-    assert ours.shape == expected.shape
-    assert ours.dtype == expected.dtype
-    return float(np.abs(ours - expected).max() / max(1.0, np.abs(expected).max()))
+    assert ours.dtype == theirs.numpy().dtype
+    return scaled_max_diff(ours, theirs.numpy())
 
 
 # ----- convolution --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ConvCase:
-    """One valid convolution; the arrays are drawn from ``seed``."""
-
-    n: int
-    c_in: int
-    c_out: int
-    hw: tuple[int, int]
-    kernel: tuple[int, int]
-    stride: Pair
-    padding: Pair
-    dilation: Pair
-    seed: int
-
-
-@st.composite
-def conv_cases(draw: st.DrawFn) -> ConvCase:
-    """N, C_in, C_out 1-8; kernels 1-7, stride 1-3, padding 0-3, dilation 1-2; H, W up to 32 and big enough."""
-    kernel = (draw(st.integers(1, 7)), draw(st.integers(1, 7)))
-    padding, dilation = draw(pairs(0, 3)), draw(pairs(1, 2))
-    fields = [d * (k - 1) + 1 for k, d in zip(kernel, _hw(dilation), strict=True)]
-    smallest = [max(1, f - 2 * p) for f, p in zip(fields, _hw(padding), strict=True)]
-    hw = (draw(st.integers(smallest[0], 32)), draw(st.integers(smallest[1], 32)))
-    n, c_in, c_out = draw(st.integers(1, 8)), draw(st.integers(1, 8)), draw(st.integers(1, 8))
-    return ConvCase(n, c_in, c_out, hw, kernel, draw(pairs(1, 3)), padding, dilation, draw(st.integers(0, 2**32 - 1)))
-
-
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("dtype", DTYPES)
 @settings(max_examples=25, deadline=None)
-@given(case=conv_cases())
+@given(case=conv_cases(max_kernel=7, max_padding=3, max_hw=32, max_channels=8, max_n=8))
 @example(case=ConvCase(1, 1, 1, (1, 1), (1, 1), 1, 0, 1, seed=0))  # N=1, C=1, 1x1 everything
 @example(case=ConvCase(3, 2, 4, (7, 5), (7, 5), 1, 0, 1, seed=1))  # kernel equals the input: 1x1 output
 @example(case=ConvCase(2, 3, 2, (1, 3), (7, 7), (2, 3), (3, 2), 1, seed=2))  # kernel equals the padded input
 @example(case=ConvCase(1, 2, 3, (9, 3), (5, 3), 1, (0, 1), 2, seed=3))  # dilated field equals the padded input
 @example(case=ConvCase(2, 1, 2, (4, 30), (3, 4), (3, 2), (0, 1), (1, 2), seed=4))  # stride past the end: H_out 1
 def test_conv2d_forward_matches_torch_conv2d(case: ConvCase, dtype: type[np.floating], bias: bool) -> None:
-    rng = np.random.default_rng(case.seed)
-    x = rng.standard_normal((case.n, case.c_in, *case.hw)).astype(dtype)
-    w = rng.standard_normal((case.c_out, case.c_in, *case.kernel)).astype(dtype)
-    b = rng.standard_normal(case.c_out).astype(dtype) if bias else None
+    x, w, b = case.arrays(dtype, bias)
     args = (case.stride, case.padding, case.dilation)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         ours = conv2d_forward(x, w, b, *args)
@@ -118,7 +78,7 @@ class PoolCase:
 def pool_cases(draw: st.DrawFn) -> PoolCase:
     """Kernels 1-7, stride 1-3 or the kernel, padding up to half the kernel (PyTorch's rule)."""
     kernel = draw(pairs(1, 7))
-    kh, kw = _hw(kernel)
+    kh, kw = hw_pair(kernel)
     ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
     padding: Pair = ph if ph == pw and draw(st.booleans()) else (ph, pw)
     hw = (draw(st.integers(max(1, kh - 2 * ph), 32)), draw(st.integers(max(1, kw - 2 * pw), 32)))
