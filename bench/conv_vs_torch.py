@@ -17,7 +17,6 @@ The last line of output is a JSON object with the figures.
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 import tracemalloc
@@ -25,7 +24,8 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_info, threadpool_limits
+from _common import environment_lines
+from threadpoolctl import threadpool_limits
 
 from backproplab._typing import FloatArray
 from backproplab.cnn import LeNet, conv2d_forward, conv2d_forward_naive, maxpool2d_forward
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(args.threads)
     with threadpool_limits(limits=args.threads, user_api="blas"):
-        blas = [f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)" for i in threadpool_info()]
+        environment = environment_lines(args.threads)
         outputs = {name: run(inputs) for name, (run, inputs) in runs.items()}  # warm-up 1, kept for the check
         for run, inputs in runs.values():  # warm-up 2: allocations, BLAS threads, caches, first-call overheads
             run(inputs)
@@ -155,8 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         f"LeNet trunk {trunk} ({net.spec.split(',flatten')[0]}), float32, 1x{HW[0]}x{HW[1]} images, "
         f"batch {args.batch} (naive {args.naive_batch})"
     )
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; threads {args.threads}")
-    print(f"numpy {np.__version__} [{'; '.join(blas)}], torch {torch.__version__}")
+    print("\n".join(environment))
     for name, s in seconds.items():
         spread = ", ".join(f"{t:.3f}" for t in s)
         print(f"  {name:<12} {rate[name]:>10,.1f} images/s  (forwards of {images[name]} images: {spread} s)")

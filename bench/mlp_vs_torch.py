@@ -12,14 +12,14 @@ The last line of output is a JSON object with the figures.
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_info, threadpool_limits
+from _common import environment_lines
+from threadpoolctl import threadpool_limits
 
 from backproplab.neural_network import MLP
 from backproplab.optim import SGD
@@ -80,7 +80,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     with threadpool_limits(limits=args.threads, user_api="blas"):
-        blas = [f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)" for i in threadpool_info()]
+        environment = environment_lines(args.threads)
         runs = {"backproplab": backproplab_epoch(X, y, args.batch), "torch": torch_epoch(X, y, args.batch)}
         for _ in range(2):  # warm-up: allocations, BLAS threads, caches, torch's first-call overheads
             for run in runs.values():
@@ -95,8 +95,7 @@ def main() -> None:
     # each torch epoch ran right after a backproplab one: their ratios cancel slow drifts of the machine
     paired = [t / b for b, t in zip(seconds["backproplab"], seconds["torch"], strict=True)]
     print(f"MLP {'-'.join(map(str, SIZES))}, float32, SGD, batch {args.batch}, {args.samples} samples/epoch")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; threads {args.threads}")
-    print(f"numpy {np.__version__} [{'; '.join(blas)}], torch {torch.__version__}")
+    print("\n".join(environment))
     for name, s in seconds.items():
         spread = ", ".join(f"{t:.3f}" for t in s)
         print(f"  {name:<12} {rate[name]:>10,.0f} samples/s  (median of epochs: {spread} s)")

@@ -1,0 +1,37 @@
+"""The benchmark scripts run and end with one JSON line of their figures (no timing is asserted)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("script", "args", "keys"),
+    [
+        (
+            "mlp_vs_torch.py",
+            ["--samples", "512", "--repeats", "1"],
+            {"samples_per_s", "torch_samples_per_s", "ratio_vs_torch"},
+        ),
+        (
+            "conv_vs_torch.py",
+            ["--batch", "8", "--repeats", "1", "--naive-batch", "1"],
+            {"images_per_s", "torch_images_per_s", "ratio_vs_torch", "ratio_vs_naive", "peak_extra_mib_10k"},
+        ),
+    ],
+)
+def test_bench_script_ends_with_a_json_line_of_figures(script: str, args: list[str], keys: set[str]) -> None:
+    pytest.importorskip("torch")
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert keys <= figures.keys()
+    assert all(figures[k] > 0 for k in keys)
