@@ -6,10 +6,17 @@ A spec is comma-separated layers::
     pool<K>[s<S>][p<P>]                 max pooling, stride defaults to K, e.g. pool2
     avgpool<K>[s<S>][p<P>]              average pooling
     relu | tanh | sigmoid               elementwise, shape unchanged
+    bn                                  batch normalisation (eval mode), per channel of (C, H, W)
+                                        or per feature of (D,); shape unchanged, 2*C parameters
+    dropout<P>                          drops P% of the units in training (1 <= P <= 99), e.g.
+                                        dropout25; identity at inference, shape unchanged
+    gap                                 global average pooling, (C, H, W) -> (C,)
     flatten                             (C, H, W) -> (C*H*W,)
     fc<D>                               fully connected to D units
 
-Shapes are for one image, ``(C, H, W)``, batch axis left out. Pure logic: no printing.
+Shapes are for one image, ``(C, H, W)``, batch axis left out. Layers are named by kind and count
+(``conv1``, ``bn1``, ``relu1``, ``bn2``, ...; ``flatten`` alone), as the children of the
+``torch.nn.Sequential`` that :mod:`backproplab.training.models` builds. Pure logic: no printing.
 """
 
 import re
@@ -18,12 +25,12 @@ from dataclasses import dataclass
 from backproplab.cnn.shapes import conv2d_out
 
 LENET_SPEC = "conv6k5p2,relu,pool2,conv16k5p2,relu,pool2,flatten,fc120,relu,fc84,relu,fc{num_classes}"
-_LAYER = re.compile(r"(conv|pool|avgpool|fc)(\d+)((?:[kspd]\d+)*)$|(relu|tanh|sigmoid|flatten)$")
+_LAYER = re.compile(r"(conv|pool|avgpool|fc|dropout)(\d+)((?:[kspd]\d+)*)$|(relu|tanh|sigmoid|flatten|bn|gap)$")
 
 
 @dataclass(frozen=True)
 class Layer:
-    """One parsed layer: ``kind`` and its numbers (``size`` is C_out, pool kernel or fc units)."""
+    """One parsed layer: ``kind`` and its numbers (``size`` is C_out, pool kernel, fc units or dropout %)."""
 
     kind: str
     size: int = 0
@@ -52,7 +59,7 @@ def parse_spec(spec: str) -> list[Layer]:
         if not m:
             raise ValueError(
                 f"cannot read layer {token!r} in {spec!r}; "
-                "expected e.g. conv6k5p2, pool2, avgpool2, relu, flatten, fc10"
+                "expected e.g. conv6k5p2, pool2, avgpool2, relu, bn, dropout25, gap, flatten, fc10"
             )
         if m.group(4):
             layers.append(Layer(m.group(4)))
@@ -65,6 +72,8 @@ def parse_spec(spec: str) -> list[Layer]:
             layers.append(Layer(kind, size, opts["k"], opts.get("s", 1), opts.get("p", 0), opts.get("d", 1)))
         elif kind in ("pool", "avgpool"):
             layers.append(Layer(kind, size, size, opts.get("s", size), opts.get("p", 0)))
+        elif kind == "dropout" and (opts or not 1 <= size <= 99):
+            raise ValueError(f"dropout layer {token!r}: write the percentage dropped, 1 to 99, e.g. dropout25")
         else:
             layers.append(Layer(kind, size))
         if size < 1:
@@ -88,9 +97,9 @@ def shape_table(layers: list[Layer], input_shape: tuple[int, int, int]) -> list[
         counts[layer.kind] = counts.get(layer.kind, 0) + 1
         name = f"{layer.kind}{counts[layer.kind]}" if layer.kind != "flatten" else "flatten"
         params, formula = 0, ""
+        if layer.kind in ("conv", "pool", "avgpool", "gap") and len(shape) != 3:
+            raise ValueError(f"{name} needs a (C, H, W) input, got {shape}; put it before flatten")
         if layer.kind in ("conv", "pool", "avgpool"):
-            if len(shape) != 3:
-                raise ValueError(f"{name} needs a (C, H, W) input, got {shape}; put it before flatten")
             c, h, w = shape
             try:
                 (h_out, w_out), formula = _spatial(layer, c, h, w)
@@ -107,6 +116,10 @@ def shape_table(layers: list[Layer], input_shape: tuple[int, int, int]) -> list[
                 shape = (c, h_out, w_out)
                 description = f"{'max' if layer.kind == 'pool' else 'average'} {layer.kernel}x{layer.kernel}, "
                 description += f"stride {layer.stride}" + (f", padding {layer.padding}" if layer.padding else "")
+        elif layer.kind == "gap":
+            c, h, w = shape
+            formula = f"mean of each {h}x{w} map: {c}"
+            shape, description = (c,), "global average pooling"
         elif layer.kind == "flatten":
             size = 1
             for dim in shape:
@@ -118,6 +131,12 @@ def shape_table(layers: list[Layer], input_shape: tuple[int, int, int]) -> list[
                 raise ValueError(f"{name} needs a flat input, got {shape}; put flatten before it")
             params = shape[0] * layer.size + layer.size
             shape, description = (layer.size,), f"{shape[0]} -> {layer.size} units"
+        elif layer.kind == "bn":  # weight and bias learn; running mean and variance are buffers, not counted
+            params = 2 * shape[0]
+            description = f"batch norm over {shape[0]} {'channels' if len(shape) == 3 else 'features'}"
+            formula = f"2*{shape[0]} learnable; running mean, var: buffers"
+        elif layer.kind == "dropout":
+            description = f"drops {layer.size}% in training, else identity"
         else:
             description = "elementwise"
         rows.append(Row(name, description, shape, params, formula))
@@ -125,17 +144,25 @@ def shape_table(layers: list[Layer], input_shape: tuple[int, int, int]) -> list[
 
 
 def param_shapes(layers: list[Layer], input_shape: tuple[int, int, int]) -> dict[str, tuple[int, ...]]:
-    """Parameter shapes, PyTorch names and layouts: ``conv1.weight (C_out, C_in, K, K)``, ``fc1.weight (out, in)``."""
+    """Parameter and buffer shapes, PyTorch names and layouts, in ``state_dict()`` order.
+
+    ``conv1.weight (C_out, C_in, K, K)``, ``fc1.weight (out, in)``; batch norm has ``bn1.weight``,
+    ``bn1.bias`` and the buffers ``bn1.running_mean``, ``bn1.running_var``, all ``(C,)`` (PyTorch's
+    ``num_batches_tracked`` counter is left out: inference does not use it).
+    """
     rows = shape_table(layers, input_shape)
     shapes: dict[str, tuple[int, ...]] = {}
     for layer, before, row in zip(layers, rows[:-1], rows[1:], strict=True):
+        c_in = before.shape[0]
         if layer.kind == "conv":
-            shapes[f"{row.name}.weight"] = (layer.size, before.shape[0], layer.kernel, layer.kernel)
+            shapes[f"{row.name}.weight"] = (layer.size, c_in, layer.kernel, layer.kernel)
+            shapes[f"{row.name}.bias"] = (layer.size,)
         elif layer.kind == "fc":
-            shapes[f"{row.name}.weight"] = (layer.size, before.shape[0])
-        else:
-            continue
-        shapes[f"{row.name}.bias"] = (layer.size,)
+            shapes[f"{row.name}.weight"] = (layer.size, c_in)
+            shapes[f"{row.name}.bias"] = (layer.size,)
+        elif layer.kind == "bn":
+            for key in ("weight", "bias", "running_mean", "running_var"):
+                shapes[f"{row.name}.{key}"] = (c_in,)
     return shapes
 
 

@@ -1,0 +1,1 @@
+"""PyTorch training of the CNNs that backproplab.cnn runs in NumPy."""
