@@ -79,7 +79,13 @@ def test_bad_arguments_give_a_clear_error_and_exit_2(capsys: pytest.CaptureFixtu
 
 @pytest.mark.parametrize(
     ("command", "expected"),
-    [("xor", "--seed"), ("overfit", "--samples"), ("gradcheck", "--tol"), ("shapes", "--quiz"), ("demo", "no network")],
+    [
+        ("xor", "--seed"),
+        ("overfit", "--samples"),
+        ("gradcheck", "--tol"),
+        ("shapes", "--quiz"),
+        ("demo", "embedded data"),
+    ],
 )
 def test_every_subcommand_has_useful_help(command: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
@@ -89,12 +95,20 @@ def test_every_subcommand_has_useful_help(command: str, expected: str, capsys: p
 
 
 @pytest.mark.slow
-def test_demo_runs_everything_and_summarises(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_runs_everything_and_summarises(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)  # the demo writes runs/demo/
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "=== summary ===" in out
-    assert out.count(" pass") == 4
+    assert out.count(" pass") == 5
     assert "conv1    6 filters 5x5" in out  # the LeNet shape table
+    accuracy = float(out.split("test accuracy (fast on digits, 360 images): ")[1].split()[0])
+    assert accuracy >= 0.98
+    assert "NumPy vs PyTorch: same prediction on 100.0000% of the test set" in out
+    assert (tmp_path / "runs" / "demo" / "model.npz").is_file()
 
 
 @pytest.mark.slow

@@ -1,0 +1,43 @@
+"""Checkpoints: written atomically, read back without pickle (``torch.load(weights_only=True)``).
+
+A checkpoint holds the model and optimizer states, the schedule's step count and where training
+stands: ``epoch`` and ``batch`` (the next batch to run), so ``--resume`` continues exactly there.
+"""
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from backproplab._io import atomic_write
+
+FORMAT = "backproplab.checkpoint"
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write ``state`` (tensors, numbers, strings, lists and dicts of them) to ``path`` atomically."""
+    with atomic_write(path) as f:
+        torch.save({"format": FORMAT, "version": 1, **state}, f)
+
+
+def load_checkpoint(path: Path, spec: str, input_shape: tuple[int, ...]) -> dict[str, Any]:
+    """Read a checkpoint of a network with this ``spec`` and ``input_shape``; ``ValueError`` otherwise.
+
+    Never unpickles arbitrary objects: a file that needs pickle is refused as corrupt.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no checkpoint to resume from (train without --resume first)")
+    try:
+        state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
+        raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from e
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a backproplab checkpoint")
+    if state.get("spec") != spec or tuple(state.get("input_shape", ())) != tuple(input_shape):
+        raise ValueError(
+            f"{path}: checkpoint of another network: it holds {state.get('spec')!r} on inputs "
+            f"{tuple(state.get('input_shape', ()))}, this run builds {spec!r} on {tuple(input_shape)}"
+        )
+    return state

@@ -1,0 +1,91 @@
+"""Settings of a CNN training run: one typed dataclass, filled from the command line.
+
+Defaults depend on the preset (``lenet`` or ``fast``): each preset gets the optimizer, learning rate,
+schedule and epochs that train it well; any flag given on the command line wins.
+"""
+
+import argparse
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+# Per-preset defaults: what trains each network well on a 2-core CPU (see docs/benchmarks.md).
+PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "lenet": {"optimizer": "adam", "lr": 2e-3, "epochs": 10, "batch_size": 64, "schedule": "onecycle"},
+    "fast": {"optimizer": "adamw", "lr": 3e-3, "epochs": 8, "batch_size": 128, "schedule": "onecycle"},
+}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run. Paths are where files go; only rank 0 writes them."""
+
+    dataset: str = "digits"  # digits (bundled, offline), mnist or fashion-mnist
+    preset: str = "fast"  # network: lenet or fast
+    epochs: int = 8
+    batch_size: int = 128  # the global batch: split across processes under torchrun
+    optimizer: str = "adamw"  # sgd, adam or adamw
+    lr: float = 3e-3  # peak learning rate
+    weight_decay: float = 5e-4
+    schedule: str = "onecycle"  # onecycle, cosine or constant
+    label_smoothing: float = 0.05
+    augment: bool = True  # random shifts of up to 2 pixels
+    seed: int = 0
+    deterministic: bool = False  # deterministic algorithms and a fixed thread count
+    device: str = "auto"  # auto, cpu, cuda or mps
+    out: Path = field(default_factory=lambda: Path("runs/latest"))  # checkpoints, metrics, plots
+    data_dir: Path | None = None
+    export: Path | None = None  # architecture + weights for the NumPy forward (.npz)
+    resume: bool = False  # continue from out/checkpoint.pt
+    download: bool = True
+    verbose: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values only (paths as strings), as stored in checkpoints and metrics."""
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="train_cnn_pytorch.py",
+        description="Train the CNN that backproplab.cnn runs in NumPy, with PyTorch: real images, checkpoints, "
+        "metrics, plots, export to the NumPy forward and a layer-by-layer agreement report. Under "
+        "`torchrun --nproc_per_node=N` it trains with DistributedDataParallel.",
+    )
+    p.add_argument("--dataset", default="digits", help="digits (bundled, offline), mnist or fashion-mnist")
+    p.add_argument("--preset", default="fast", help="network: lenet (LeNet-5 style) or fast (conv + batch norm)")
+    p.add_argument("--epochs", type=int, help="epochs (preset default)")
+    p.add_argument("--batch-size", type=int, help="global batch size (preset default)")
+    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], help="optimizer (preset default)")
+    p.add_argument("--lr", type=float, help="peak learning rate (preset default)")
+    p.add_argument("--weight-decay", type=float, default=5e-4, help="weight decay (default 5e-4)")
+    p.add_argument("--schedule", choices=["onecycle", "cosine", "constant"], help="learning-rate schedule")
+    p.add_argument("--label-smoothing", type=float, default=0.05, help="label smoothing (default 0.05)")
+    p.add_argument("--no-augment", dest="augment", action="store_false", help="turn off random 2-pixel shifts")
+    p.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling and augmentation (default 0)")
+    p.add_argument("--deterministic", action="store_true", help="deterministic algorithms: bit-identical reruns")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="device (default auto)")
+    p.add_argument("--out", type=Path, default=Path("runs/latest"), help="folder for checkpoints, metrics, plots")
+    p.add_argument("--data-dir", type=Path, help="folder holding the dataset files (looked up first)")
+    p.add_argument("--export", type=Path, help="write architecture + weights for the NumPy forward (.npz)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt exactly where it stopped")
+    p.add_argument("--no-download", dest="download", action="store_false", help="never touch the network")
+    p.add_argument("--quiet", dest="verbose", action="store_false", help="no progress bar")
+    return p
+
+
+def parse_config(argv: list[str] | None = None) -> TrainConfig:
+    """Command line -> :class:`TrainConfig`, preset defaults filling what the command line left out."""
+    args = build_parser().parse_args(argv)
+    if args.preset not in PRESET_DEFAULTS:
+        raise ValueError(f"unknown preset {args.preset!r}; choose one of {sorted(PRESET_DEFAULTS)}")
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    for key, default in PRESET_DEFAULTS[args.preset].items():
+        if values[key] is None:
+            values[key] = default
+    config = TrainConfig(**values)
+    if config.epochs < 1 or config.batch_size < 1 or not config.lr > 0:
+        raise ValueError(
+            f"epochs, batch size and lr must be positive, got {config.epochs}, {config.batch_size}, {config.lr}"
+        )
+    return config

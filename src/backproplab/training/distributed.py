@@ -1,0 +1,63 @@
+"""Scale-out with PyTorch's own engine: ``torchrun`` + DistributedDataParallel, nothing home-made.
+
+``torchrun --nproc_per_node=N`` starts N processes and sets ``RANK``, ``WORLD_SIZE`` and
+``LOCAL_RANK``; without it we are one process of a world of one.
+"""
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place: ``rank`` of ``size`` processes; rank 0 alone writes files."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.size > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def init_world(device: torch.device) -> World:
+    """Join the process group when started by torchrun (gloo on CPU, nccl on CUDA)."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size == 1:
+        return World()
+    world = World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return world
+
+
+def any_rank(world: World, flag: bool) -> bool:
+    """True on every rank if ``flag`` is true on any (so all ranks stop at the same batch)."""
+    if not world.distributed:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0])
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
+def mean_over_ranks(world: World, value: float) -> float:
+    if not world.distributed:
+        return value
+    t = torch.tensor([value], dtype=torch.float64)
+    dist.all_reduce(t)
+    return float(t.item()) / world.size
+
+
+def close_world(world: World) -> None:
+    """Leave the process group cleanly: a barrier, then destroy it. Without this, 2-process gloo runs
+    abort at exit about 1 time in 10 (measured); the caller must drop its model and optimizer first."""
+    if world.distributed and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -1,0 +1,267 @@
+"""Train a CNN with PyTorch, from data to checkpoint: ``train(config)``.
+
+Reproducibility by construction: batch order, augmentation and dropout of epoch ``e``, batch ``b``
+are drawn from generators seeded with ``(seed, e, b)``, so a run resumed at any batch is the run
+that was never stopped. Ctrl-C (SIGINT) finishes the current batch, saves a checkpoint that
+points at the next one, and exits; ``--resume`` continues from there.
+"""
+
+import hashlib
+import json
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler, TensorDataset
+from tqdm import tqdm
+
+from backproplab.data.images import ImageDataset, load_dataset
+from backproplab.training.checkpoint import load_checkpoint, save_checkpoint
+from backproplab.training.config import TrainConfig
+from backproplab.training.distributed import World, any_rank, close_world, init_world, mean_over_ranks
+from backproplab.training.models import build_model, preset_spec
+
+
+class TrainingInterruptedError(Exception):
+    """Training stopped on SIGINT after saving a checkpoint."""
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or interrupted) run leaves: the model in eval mode, its data, its history."""
+
+    model: nn.Module
+    spec: str
+    data: ImageDataset
+    history: list[dict[str, Any]] = field(default_factory=list)
+    world: World = field(default_factory=World)
+
+    @property
+    def test_accuracy(self) -> float:
+        return float(self.history[-1]["test_acc"]) if self.history else float("nan")
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available here; use --device cpu or auto")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("--device mps: no Apple GPU is available here; use --device cpu or auto")
+    return torch.device(name)
+
+
+def _seed(*keys: int) -> int:
+    """One seed from a tuple of ints such as ``(seed, epoch, batch, rank)``: batches get unrelated streams."""
+    return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
+
+
+def shift_augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Shift each image ``(B, C, H, W)`` by up to ``H // 14`` pixels each way (2 for 28x28, at least 1),
+    filling with zeros."""
+    b, _, h, w = x.shape
+    max_shift = max(1, h // 14)
+    padded = nn.functional.pad(x, (max_shift,) * 4)
+    dy, dx = (torch.randint(0, 2 * max_shift + 1, (b,), generator=g) for _ in range(2))
+    rows = (torch.arange(h)[None, :] + dy[:, None]).to(x.device)  # (B, H)
+    cols = (torch.arange(w)[None, :] + dx[:, None]).to(x.device)  # (B, W)
+    batch = torch.arange(b, device=x.device)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]  # (B, H, W, C)
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+def epoch_order(n: int, config: TrainConfig, epoch: int, world: World) -> list[int]:
+    """This rank's sample indices for ``epoch``: DistributedSampler's split of one seeded permutation."""
+    sampler: DistributedSampler[Any] = DistributedSampler(
+        TensorDataset(torch.empty(n)), num_replicas=world.size, rank=world.rank, shuffle=True, seed=config.seed
+    )
+    sampler.set_epoch(epoch)
+    return list(sampler)
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+Schedule = torch.optim.lr_scheduler.LRScheduler
+
+
+def make_schedule(opt: torch.optim.Optimizer, config: TrainConfig, total_steps: int) -> Schedule:
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=total_steps, pct_start=0.25)
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1024) -> tuple[float, float]:
+    """``(mean cross-entropy, accuracy)`` of ``model`` in eval mode."""
+    model.eval()
+    loss, correct = 0.0, 0
+    for i in range(0, len(x), batch):
+        logits = model(x[i : i + batch])
+        loss += float(nn.functional.cross_entropy(logits, y[i : i + batch], reduction="sum"))
+        correct += int((logits.argmax(1) == y[i : i + batch]).sum())
+    return loss / len(x), correct / len(x)
+
+
+@contextmanager
+def sigint_flag() -> Iterator[list[bool]]:
+    """While active, SIGINT sets ``flag[0]`` instead of raising, so the loop stops at a batch boundary."""
+    flag = [False]
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        flag[0] = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def training_state(model: nn.Module, opt: torch.optim.Optimizer, schedule: Schedule) -> dict[str, Any]:
+    return {"model": model.state_dict(), "optimizer": opt.state_dict(), "schedule": schedule.state_dict()}
+
+
+def weights_digest(model: nn.Module) -> str:
+    """SHA-256 of every parameter and buffer, in state-dict order: equal digests, identical weights."""
+    h = hashlib.sha256()
+    for name, t in model.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Run training as configured; raises :class:`TrainingInterruptedError` after saving on SIGINT."""
+    device = pick_device(config.device)
+    if config.deterministic:
+        torch.use_deterministic_algorithms(True)
+    world = init_world(device)
+    try:
+        # _train's frame, with the DDP wrapper and the optimizer, is gone before close_world runs:
+        # 2-process gloo runs abort at exit now and then when they outlive the process group
+        return _train(config, device, world)
+    finally:
+        close_world(world)
+
+
+def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResult:
+    data = load_dataset(config.dataset, data_dir=config.data_dir, download=config.download)
+    input_shape = tuple(data.x_train.shape[1:])
+    spec = preset_spec(config.preset, len(data.classes))
+    torch.manual_seed(config.seed)  # the same initial weights on every rank
+    model = build_model(spec, input_shape).to(device)
+    x_train, y_train = torch.from_numpy(data.x_train).to(device), torch.from_numpy(data.y_train).to(device)
+    x_test, y_test = torch.from_numpy(data.x_test).to(device), torch.from_numpy(data.y_test).to(device)
+    if config.batch_size % world.size:
+        raise ValueError(f"--batch-size {config.batch_size} must divide evenly among {world.size} processes")
+    local_batch = config.batch_size // world.size
+    steps_per_epoch = -(-len(epoch_order(len(x_train), config, 0, world)) // local_batch)
+    opt = make_optimizer(model, config)
+    schedule = make_schedule(opt, config, config.epochs * steps_per_epoch)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    history: list[dict[str, Any]] = []
+    start_epoch, start_batch = 0, 0
+    checkpoint_path = config.out / "checkpoint.pt"
+    if config.resume:
+        state = load_checkpoint(checkpoint_path, spec, input_shape)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        start_epoch, start_batch, history = state["epoch"], state["batch"], list(state["history"])
+    if world.main:
+        config.out.mkdir(parents=True, exist_ok=True)
+        if not config.resume:
+            (config.out / "metrics.jsonl").unlink(missing_ok=True)
+    net: nn.Module = DistributedDataParallel(model) if world.distributed else model
+
+    def checkpoint(epoch: int, batch: int) -> None:
+        if world.main:
+            where = {"epoch": epoch, "batch": batch, "history": history, "spec": spec, "input_shape": list(input_shape)}
+            save_checkpoint(
+                checkpoint_path, {**training_state(model, opt, schedule), **where, "config": config.to_dict()}
+            )
+
+    with sigint_flag() as stop:
+        for epoch in range(start_epoch, config.epochs):
+            order = torch.tensor(epoch_order(len(x_train), config, epoch, world), device=device)
+            first = start_batch if epoch == start_epoch else 0
+            started, loss_sum, correct, seen = time.perf_counter(), 0.0, 0, 0
+            bar = tqdm(
+                range(first, steps_per_epoch),
+                desc=f"epoch {epoch + 1}/{config.epochs}",
+                leave=False,
+                disable=not (config.verbose and world.main and sys.stderr.isatty()),
+            )
+            for batch in bar:
+                if any_rank(world, stop[0]):
+                    checkpoint(epoch, batch)
+                    raise TrainingInterruptedError(
+                        f"interrupted at epoch {epoch + 1}, batch {batch}; saved {checkpoint_path}"
+                    )
+                torch.manual_seed(_seed(config.seed, epoch, batch, world.rank))  # dropout of this batch
+                idx = order[batch * local_batch : (batch + 1) * local_batch]
+                xb, yb = x_train[idx], y_train[idx]
+                if config.augment:
+                    xb = shift_augment(
+                        xb, torch.Generator().manual_seed(_seed(config.seed, epoch, batch, world.rank, 1))
+                    )
+                net.train()
+                logits = net(xb)
+                loss = loss_fn(logits, yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                schedule.step()
+                loss_sum += float(loss.detach()) * len(yb)
+                correct += int((logits.argmax(1) == yb).sum())
+                seen += len(yb)
+            test_loss, test_acc = evaluate(model, x_test, y_test)
+            history.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_loss": mean_over_ranks(world, loss_sum / max(seen, 1)),
+                    "train_acc": mean_over_ranks(world, correct / max(seen, 1)),
+                    "test_loss": test_loss,
+                    "test_acc": test_acc,
+                    "lr": schedule.get_last_lr()[0],
+                    "seconds": time.perf_counter() - started,
+                }
+            )
+            if world.main:
+                with open(config.out / "metrics.jsonl", "a") as f:
+                    f.write(json.dumps(history[-1]) + "\n")
+                if config.verbose:
+                    h = history[-1]
+                    print(
+                        f"epoch {h['epoch']:>3}/{config.epochs}  train loss {h['train_loss']:.4f} acc "
+                        f"{h['train_acc']:.4f}  test loss {h['test_loss']:.4f} acc {h['test_acc']:.4f}  "
+                        f"({h['seconds']:.1f} s)",
+                        flush=True,
+                    )
+            checkpoint(epoch + 1, 0)
+    if world.distributed:  # printed, not written: only rank 0 writes files
+        print(f"rank {world.rank}/{world.size}: final weights sha256 {weights_digest(model)}", flush=True)
+    model.eval()
+    return TrainResult(model, spec, data, history, world)
