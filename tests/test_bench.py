@@ -24,6 +24,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
             ["--batch", "8", "--repeats", "1", "--naive-batch", "1"],
             {"images_per_s", "torch_images_per_s", "ratio_vs_torch", "ratio_vs_naive", "peak_extra_mib_10k"},
         ),
+        ("ddp_launch_stress.py", ["--launches", "1"], {"launches"}),
     ],
 )
 def test_bench_script_ends_with_a_json_line_of_figures(script: str, args: list[str], keys: set[str]) -> None:
