@@ -113,6 +113,9 @@ def test_an_interrupted_run_resumes_to_the_same_weights_as_an_uninterrupted_one(
     a, b = _weights(whole / "checkpoint.pt"), _weights(parts / "checkpoint.pt")
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
+    logs = [[json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()] for run in (whole, parts)]
+    for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
+        assert [m[key] for m in logs[0]] == [m[key] for m in logs[1]], key
 
 
 def test_a_corrupt_checkpoint_is_refused_and_left_untouched(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

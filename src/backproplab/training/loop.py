@@ -182,7 +182,7 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
     schedule = make_schedule(opt, config, config.epochs * steps_per_epoch)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     history: list[dict[str, Any]] = []
-    start_epoch, start_batch = 0, 0
+    start_epoch, start_batch, partial = 0, 0, (0.0, 0, 0)
     checkpoint_path = config.out / "checkpoint.pt"
     if config.resume:
         state = load_checkpoint(checkpoint_path, spec, input_shape)
@@ -190,15 +190,18 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
         opt.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         start_epoch, start_batch, history = state["epoch"], state["batch"], list(state["history"])
+        partial = (float(state["partial"][0]), int(state["partial"][1]), int(state["partial"][2]))
     if world.main:
         config.out.mkdir(parents=True, exist_ok=True)
         if not config.resume:
             (config.out / "metrics.jsonl").unlink(missing_ok=True)
     net: nn.Module = DistributedDataParallel(model) if world.distributed else model
 
-    def checkpoint(epoch: int, batch: int) -> None:
+    def checkpoint(epoch: int, batch: int, partial: tuple[float, int, int] = (0.0, 0, 0)) -> None:
+        """Save where training stands: the next (epoch, batch) and the sums of the epoch so far."""
         if world.main:
-            where = {"epoch": epoch, "batch": batch, "history": history, "spec": spec, "input_shape": list(input_shape)}
+            where = {"epoch": epoch, "batch": batch, "partial": list(partial), "history": history}
+            where |= {"spec": spec, "input_shape": list(input_shape)}
             save_checkpoint(
                 checkpoint_path, {**training_state(model, opt, schedule), **where, "config": config.to_dict()}
             )
@@ -207,7 +210,8 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
         for epoch in range(start_epoch, config.epochs):
             order = torch.tensor(epoch_order(len(x_train), config, epoch, world), device=device)
             first = start_batch if epoch == start_epoch else 0
-            started, loss_sum, correct, seen = time.perf_counter(), 0.0, 0, 0
+            loss_sum, correct, seen = partial if epoch == start_epoch else (0.0, 0, 0)
+            started = time.perf_counter()
             bar = tqdm(
                 range(first, steps_per_epoch),
                 desc=f"epoch {epoch + 1}/{config.epochs}",
@@ -216,7 +220,7 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
             )
             for batch in bar:
                 if any_rank(world, stop[0]):
-                    checkpoint(epoch, batch)
+                    checkpoint(epoch, batch, (loss_sum, correct, seen))
                     raise TrainingInterruptedError(
                         f"interrupted at epoch {epoch + 1}, batch {batch}; saved {checkpoint_path}"
                     )
@@ -237,6 +241,7 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
                 loss_sum += float(loss.detach()) * len(yb)
                 correct += int((logits.argmax(1) == yb).sum())
                 seen += len(yb)
+            train_seconds = time.perf_counter() - started
             test_loss, test_acc = evaluate(model, x_test, y_test)
             history.append(
                 {
@@ -246,7 +251,8 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
                     "test_loss": test_loss,
                     "test_acc": test_acc,
                     "lr": schedule.get_last_lr()[0],
-                    "seconds": time.perf_counter() - started,
+                    "seconds": train_seconds,  # training only (evaluation below)
+                    "eval_seconds": time.perf_counter() - started - train_seconds,
                 }
             )
             if world.main:
