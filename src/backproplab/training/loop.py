@@ -143,6 +143,33 @@ def training_state(model: nn.Module, opt: torch.optim.Optimizer, schedule: Sched
     return {"model": model.state_dict(), "optimizer": opt.state_dict(), "schedule": schedule.state_dict()}
 
 
+def train_step(
+    net: nn.Module, opt: torch.optim.Optimizer, schedule: Schedule, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor
+) -> tuple[float, int]:
+    """One optimisation step on the batch ``x: (B, C, H, W)``, ``y: (B,)``: ``(mean loss, correct count)``."""
+    net.train()
+    logits = net(x)
+    loss = loss_fn(logits, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    schedule.step()
+    return float(loss.detach()), int((logits.argmax(1) == y).sum())
+
+
+def log_epoch(record: dict[str, Any], config: TrainConfig) -> None:
+    """Append the epoch's metrics to ``metrics.jsonl`` and, if verbose, print them."""
+    with open(config.out / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(record) + "\n")
+    if config.verbose:
+        r = record
+        print(
+            f"epoch {r['epoch']:>3}/{config.epochs}  train loss {r['train_loss']:.4f} acc {r['train_acc']:.4f}  "
+            f"test loss {r['test_loss']:.4f} acc {r['test_acc']:.4f}  ({r['seconds']:.1f} s)",
+            flush=True,
+        )
+
+
 def weights_digest(model: nn.Module) -> str:
     """SHA-256 of every parameter and buffer, in state-dict order: equal digests, identical weights."""
     h = hashlib.sha256()
@@ -231,15 +258,9 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
                     xb = shift_augment(
                         xb, torch.Generator().manual_seed(_seed(config.seed, epoch, batch, world.rank, 1))
                     )
-                net.train()
-                logits = net(xb)
-                loss = loss_fn(logits, yb)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                schedule.step()
-                loss_sum += float(loss.detach()) * len(yb)
-                correct += int((logits.argmax(1) == yb).sum())
+                batch_loss, batch_correct = train_step(net, opt, schedule, loss_fn, xb, yb)
+                loss_sum += batch_loss * len(yb)
+                correct += batch_correct
                 seen += len(yb)
             train_seconds = time.perf_counter() - started
             test_loss, test_acc = evaluate(model, x_test, y_test)
@@ -256,16 +277,7 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
                 }
             )
             if world.main:
-                with open(config.out / "metrics.jsonl", "a") as f:
-                    f.write(json.dumps(history[-1]) + "\n")
-                if config.verbose:
-                    h = history[-1]
-                    print(
-                        f"epoch {h['epoch']:>3}/{config.epochs}  train loss {h['train_loss']:.4f} acc "
-                        f"{h['train_acc']:.4f}  test loss {h['test_loss']:.4f} acc {h['test_acc']:.4f}  "
-                        f"({h['seconds']:.1f} s)",
-                        flush=True,
-                    )
+                log_epoch(history[-1], config)
             checkpoint(epoch + 1, 0)
     if world.distributed:  # printed, not written: only rank 0 writes files
         print(f"rank {world.rank}/{world.size}: final weights sha256 {weights_digest(model)}", flush=True)
