@@ -15,10 +15,11 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from backproplab.training.distributed import torchrun_command
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_cnn_pytorch.py"
 ARGS = [
@@ -40,17 +41,7 @@ def launch(out: Path) -> tuple[bool, str, float]:
     """One 2-process run: ``(ok, why not, seconds)``."""
     start = time.perf_counter()
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node=2",
-            str(SCRIPT),
-            *ARGS,
-            "--out",
-            str(out),
-        ],
+        torchrun_command(2, SCRIPT, [*ARGS, "--out", str(out)]),
         capture_output=True,
         text=True,
         timeout=600,

@@ -19,8 +19,11 @@ if TYPE_CHECKING:
 else:
     torch = pytest.importorskip("torch")
 
+from backproplab.data.images import load_dataset
 from backproplab.training.cli import main
 from backproplab.training.config import parse_config
+from backproplab.training.distributed import torchrun_command
+from backproplab.training.models import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "train_cnn_pytorch.py"
@@ -74,11 +77,7 @@ def test_every_preset_trains_exports_and_runs_unchanged_in_numpy(
     for name in ("checkpoint.pt", "curves.png", "confusion.png"):
         assert (tmp_path / name).stat().st_size > 1000
     net = SpecNet.from_npz(export)
-    from backproplab.data.images import load_dataset
-
     data = load_dataset("digits")
-    from backproplab.training.models import build_model
-
     model = build_model(net.spec, net.input_shape)
     model.load_state_dict(torch.load(tmp_path / "checkpoint.pt", weights_only=True)["model"])
     model.eval()
@@ -145,17 +144,7 @@ def test_two_torchrun_processes_agree_with_each_other_and_with_one_process(tmp_p
     assert single.returncode == 0, single.stderr
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     ddp = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node=2",
-            str(SCRIPT),
-            *common,
-            "--out",
-            str(tmp_path / "ddp"),
-        ],
+        torchrun_command(2, SCRIPT, [*common, "--out", str(tmp_path / "ddp")]),
         capture_output=True,
         text=True,
         timeout=300,

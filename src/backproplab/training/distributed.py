@@ -5,7 +5,9 @@
 """
 
 import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -61,3 +63,16 @@ def close_world(world: World) -> None:
     if world.distributed and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+
+
+def torchrun_command(nproc: int, script: Path, args: list[str]) -> list[str]:
+    """The command line that starts ``script`` in ``nproc`` local processes with PyTorch's torchrun."""
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+        str(script),
+        *args,
+    ]
