@@ -151,25 +151,24 @@ def test_shape_table_of_the_fast_preset_for_28x28_digits() -> None:
     rows = shape_table(parse_spec(preset_spec("fast", 10)), (1, 28, 28))
     assert [(r.name, r.shape, r.params) for r in rows] == [
         ("input", (1, 28, 28), 0),
-        ("conv1", (32, 28, 28), 32 * (9 + 1)),
-        ("bn1", (32, 28, 28), 2 * 32),
-        ("relu1", (32, 28, 28), 0),
-        ("pool1", (32, 14, 14), 0),
-        ("conv2", (64, 14, 14), 64 * (32 * 9 + 1)),
-        ("bn2", (64, 14, 14), 2 * 64),
-        ("relu2", (64, 14, 14), 0),
-        ("pool2", (64, 7, 7), 0),
-        ("conv3", (128, 7, 7), 128 * (64 * 9 + 1)),
-        ("bn3", (128, 7, 7), 2 * 128),
-        ("relu3", (128, 7, 7), 0),
-        ("gap1", (128,), 0),
-        ("fc1", (10,), 128 * 10 + 10),
+        ("conv1", (16, 28, 28), 16 * (9 + 1)),
+        ("pool1", (16, 14, 14), 0),
+        ("bn1", (16, 14, 14), 2 * 16),
+        ("relu1", (16, 14, 14), 0),
+        ("conv2", (32, 14, 14), 32 * (16 * 9 + 1)),
+        ("pool2", (32, 7, 7), 0),
+        ("bn2", (32, 7, 7), 2 * 32),
+        ("relu2", (32, 7, 7), 0),
+        ("conv3", (64, 7, 7), 64 * (32 * 9 + 1)),
+        ("bn3", (64, 7, 7), 2 * 64),
+        ("relu3", (64, 7, 7), 0),
+        ("flatten", (64 * 7 * 7,), 0),
+        ("fc1", (10,), 64 * 7 * 7 * 10 + 10),
     ]
-    assert (rows[2].description, rows[2].formula) == (
-        "batch norm over 32 channels",
-        "2*32 learnable; running mean, var: buffers",
+    assert (rows[3].description, rows[3].formula) == (
+        "batch norm over 16 channels",
+        "2*16 learnable; running mean, var: buffers",
     )
-    assert rows[12].formula == "mean of each 7x7 map: 128"
 
 
 def test_bn_on_a_flat_input_is_batchnorm1d_and_matches_torch() -> None:
@@ -218,7 +217,7 @@ def test_gap_averages_each_feature_map_to_one_number() -> None:
 # ----- presets ------------------------------------------------------------------------------------
 def test_preset_spec_fills_in_the_number_of_classes() -> None:
     assert preset_spec("lenet", 7).endswith(",fc7")
-    assert preset_spec("fast", 3).endswith(",gap,fc3")
+    assert preset_spec("fast", 3).endswith(",flatten,fc3")
 
 
 def test_unknown_preset_lists_the_valid_names() -> None:

@@ -44,7 +44,7 @@ def _run_script(*args: str, timeout: float = 300) -> subprocess.CompletedProcess
 
 def test_preset_defaults_fill_what_the_command_line_leaves_out() -> None:
     config = parse_config(["--preset", "lenet", "--lr", "0.5"])
-    assert (config.optimizer, config.lr, config.batch_size) == ("adam", 0.5, 64)
+    assert (config.optimizer, config.lr, config.batch_size) == ("adam", 0.5, 128)
 
 
 @pytest.mark.parametrize(

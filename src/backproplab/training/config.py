@@ -11,8 +11,8 @@ from typing import Any
 
 # Per-preset defaults: what trains each network well on a 2-core CPU (see docs/benchmarks.md).
 PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "lenet": {"optimizer": "adam", "lr": 2e-3, "epochs": 10, "batch_size": 64, "schedule": "onecycle"},
-    "fast": {"optimizer": "adamw", "lr": 3e-3, "epochs": 8, "batch_size": 128, "schedule": "onecycle"},
+    "lenet": {"optimizer": "adam", "lr": 5e-3, "epochs": 3, "batch_size": 128, "schedule": "onecycle"},
+    "fast": {"optimizer": "adamw", "lr": 4e-3, "epochs": 5, "batch_size": 128, "schedule": "onecycle"},
 }
 
 
