@@ -4,7 +4,8 @@ import sys
 
 from backproplab.training.config import parse_config
 from backproplab.training.loop import TrainingInterruptedError, train
-from backproplab.training.report import agreement, numpy_net, plot_confusion, plot_curves
+from backproplab.training.models import export_numpy
+from backproplab.training.report import agreement, plot_confusion, plot_curves
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     data, title = result.data, f"{config.preset} on {config.dataset}"
     input_shape = (data.x_train.shape[1], data.x_train.shape[2], data.x_train.shape[3])
-    net = numpy_net(result.model, result.spec, input_shape)
+    net = export_numpy(result.model, result.spec, input_shape)
     report = agreement(result.model, net, data.x_test)
     print(f"test accuracy ({config.preset} on {config.dataset}, {len(data.y_test)} images): {result.test_accuracy:.4f}")
     print("\n".join(report.lines()))

@@ -20,7 +20,6 @@ from torch import nn
 
 from backproplab._io import atomic_write
 from backproplab.cnn.network import SpecNet
-from backproplab.training.models import state_dict_arrays
 
 
 @dataclass
@@ -39,11 +38,6 @@ class Agreement:
         ]
         out += [f"  {name:<10} {diff:.2e}" for name, diff in self.layers]
         return out
-
-
-def numpy_net(model: nn.Module, spec: str, input_shape: tuple[int, int, int]) -> SpecNet:
-    """The trained weights in the NumPy forward."""
-    return SpecNet(spec, state_dict_arrays(model), input_shape)
 
 
 @torch.no_grad()
