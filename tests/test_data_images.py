@@ -414,6 +414,7 @@ def test_a_checksum_mismatch_names_the_file_and_leaves_no_file(
     with pytest.raises(FileNotFoundError, match=rf"{TRAIN_IMAGES}: sha256 mismatch: expected [0-9a-f]{{64}}, got"):
         load_dataset("mnist")
     assert files_under(tmp_path / "cache") == []
+    assert not cache(tmp_path).exists()  # not even the empty folder it made for the download
 
 
 @pytest.mark.parametrize("broken", ["404", "closed-port"])

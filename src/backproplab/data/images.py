@@ -172,9 +172,12 @@ def _find_or_download(name: str, data_dir: str | os.PathLike[str] | None, downlo
     if not download:
         missing = f"{name}: no folder holds all of {', '.join(FILES)} (download=False)."
         raise FileNotFoundError(f"{missing}\n{looked}\n{_how_to_get(name, target)}")
+    created = not target.exists()
     try:
         _download_missing(SOURCES[name], target, timeout)
     except _DownloadError as e:
+        if created and not any(target.iterdir()):
+            target.rmdir()  # a failed first download leaves no trace, not even an empty folder
         raise FileNotFoundError(f"{name}: not found, and {e}\n{looked}\n{_how_to_get(name, target)}") from e
     return target
 
