@@ -21,6 +21,12 @@ def as_numeric(a: ArrayLike, name: str) -> np.ndarray:
     return arr
 
 
+def as_float(a: ArrayLike, name: str) -> FloatArray:
+    """``a`` as a float array: floats kept as they are (float32 stays float32), bool and int to float64."""
+    arr = as_numeric(a, name)
+    return arr if arr.dtype.kind == "f" else arr.astype(np.float64)
+
+
 def check_finite(arr: np.ndarray, name: str) -> None:
     """Raise ``ValueError`` naming the first NaN or inf in ``arr`` and where it is."""
     if arr.dtype.kind != "f" or arr.size == 0:

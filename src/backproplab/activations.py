@@ -10,15 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from backproplab._typing import FloatArray
-
-
-def _as_float(z: ArrayLike) -> FloatArray:
-    a = np.asarray(z)
-    if a.dtype.kind in "fc":
-        return a
-    if a.dtype.kind in "biu":
-        return a.astype(np.float64)
-    raise TypeError(f"expected a numeric array, got dtype {a.dtype}")
+from backproplab._validation import as_float
 
 
 def sigmoid(z: ArrayLike) -> FloatArray:
@@ -27,7 +19,7 @@ def sigmoid(z: ArrayLike) -> FloatArray:
     Written with ``exp(-|z|)`` so that ``exp`` never overflows and both tails keep full
     relative precision (``sigmoid(-40)`` is ``4.2e-18``, not 0).
     """
-    z = _as_float(z)
+    z = as_float(z, "z")
     e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
 
@@ -38,42 +30,42 @@ def sigmoid_deriv(z: ArrayLike) -> FloatArray:
     Computed as ``sigmoid(z) * sigmoid(-z)``: the same value, without the cancellation of
     ``1 - sigmoid(z)`` for large ``z``.
     """
-    z = _as_float(z)
+    z = as_float(z, "z")
     return sigmoid(z) * sigmoid(-z)
 
 
 def relu(z: ArrayLike) -> FloatArray:
     """Rectified linear unit ``max(0, z)``, shape-preserving."""
-    z = _as_float(z)
+    z = as_float(z, "z")
     return np.maximum(z, 0).astype(z.dtype, copy=False)
 
 
 def relu_deriv(z: ArrayLike) -> FloatArray:
     """``relu'(z)``: 1 where ``z > 0``, else 0 (we take 0 at the kink, as PyTorch does)."""
-    z = _as_float(z)
+    z = as_float(z, "z")
     return (z > 0).astype(z.dtype)
 
 
 def tanh(z: ArrayLike) -> FloatArray:
     """Hyperbolic tangent, shape-preserving."""
-    return np.tanh(_as_float(z))
+    return np.tanh(as_float(z, "z"))
 
 
 def tanh_deriv(z: ArrayLike) -> FloatArray:
     """``tanh'(z) = 1 - tanh(z)^2``, shape-preserving."""
-    t = np.tanh(_as_float(z))
+    t = np.tanh(as_float(z, "z"))
     return 1.0 - t * t
 
 
 def leaky_relu(z: ArrayLike, alpha: float = 0.01) -> FloatArray:
     """Leaky ReLU: ``z`` where ``z > 0``, else ``alpha * z``; shape-preserving."""
-    z = _as_float(z)
+    z = as_float(z, "z")
     return np.where(z > 0, z, alpha * z).astype(z.dtype, copy=False)
 
 
 def leaky_relu_deriv(z: ArrayLike, alpha: float = 0.01) -> FloatArray:
     """Derivative of :func:`leaky_relu`: 1 where ``z > 0``, else ``alpha``."""
-    z = _as_float(z)
+    z = as_float(z, "z")
     return np.where(z > 0, 1.0, alpha).astype(z.dtype, copy=False)
 
 
@@ -95,7 +87,7 @@ def logsumexp(z: ArrayLike, axis: int = -1, keepdims: bool = False) -> FloatArra
 
     Shapes: ``z: S``; the result drops ``axis`` from ``S`` (or keeps it with size 1 when ``keepdims``).
     """
-    m, _, s = _shifted_exp(_as_float(z), axis)
+    m, _, s = _shifted_exp(as_float(z, "z"), axis)
     with np.errstate(divide="ignore"):  # a row of all -inf has s = 0 and logsumexp -inf, rightly
         out: FloatArray = m + np.log(s)
     return out if keepdims else np.squeeze(out, axis=axis)
@@ -103,6 +95,6 @@ def logsumexp(z: ArrayLike, axis: int = -1, keepdims: bool = False) -> FloatArra
 
 def softmax(z: ArrayLike, axis: int = -1) -> FloatArray:
     """Softmax along ``axis``: ``exp(z - logsumexp(z))``; same shape as ``z``, sums to 1 along ``axis``."""
-    _, e, s = _shifted_exp(_as_float(z), axis)
+    _, e, s = _shifted_exp(as_float(z, "z"), axis)
     out: FloatArray = e / s
     return out

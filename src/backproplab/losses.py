@@ -10,14 +10,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from backproplab._typing import FloatArray
+from backproplab._validation import as_float
 from backproplab.activations import _shifted_exp, sigmoid
-
-
-def _float(a: ArrayLike, name: str) -> FloatArray:
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
-    return arr if arr.dtype.kind == "f" else arr.astype(np.float64)
 
 
 def _same_shape(a: FloatArray, b: FloatArray, names: str) -> None:
@@ -30,7 +24,7 @@ def binary_cross_entropy(y: ArrayLike, p: ArrayLike, eps: float = 1e-15) -> floa
 
     Shapes: ``y`` and ``p`` the same shape, e.g. ``(N, 1)`` or ``(N,)``; values of ``p`` in [0, 1].
     """
-    y_arr, p_arr = _float(y, "y"), _float(p, "p")
+    y_arr, p_arr = as_float(y, "y"), as_float(p, "p")
     _same_shape(y_arr, p_arr, "y and p")
     p_arr = np.clip(p_arr, eps, 1.0 - eps)
     return float(-np.mean(y_arr * np.log(p_arr) + (1.0 - y_arr) * np.log1p(-p_arr)))
@@ -41,7 +35,7 @@ def categorical_cross_entropy(y_true_onehot: ArrayLike, y_pred: ArrayLike, eps: 
 
     Shapes: ``y_true_onehot: (N, K)``, ``y_pred: (N, K)`` with rows summing to 1.
     """
-    y_arr, p_arr = _float(y_true_onehot, "y_true_onehot"), _float(y_pred, "y_pred")
+    y_arr, p_arr = as_float(y_true_onehot, "y_true_onehot"), as_float(y_pred, "y_pred")
     _same_shape(y_arr, p_arr, "y_true_onehot and y_pred")
     if y_arr.ndim != 2:
         raise ValueError(f"expected (N, K) arrays, got shape {y_arr.shape}")
@@ -73,7 +67,7 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> tuple[float, 
     probability rows). Returns the mean loss over the batch and ``dlogits: (N, K)``, which is
     ``(softmax(logits) - onehot) / N``.
     """
-    z = _float(logits, "logits")
+    z = as_float(logits, "logits")
     if z.ndim != 2:
         raise ValueError(f"logits must have shape (N, K), got {z.shape}")
     n, k = z.shape
@@ -91,7 +85,7 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> tuple[float, 
         loss = float((lse - z[rows, y]).sum()) / n
         dlogits[rows, y] -= 1.0 / n
     elif y.shape == z.shape:
-        target = _float(y, "labels")
+        target = as_float(y, "labels")
         loss = float((lse - (target * z).sum(axis=1)).sum()) / n
         dlogits -= target / n
     else:
@@ -105,7 +99,7 @@ def sigmoid_binary_cross_entropy(logits: ArrayLike, y: ArrayLike) -> tuple[float
     Shapes: ``logits`` and ``y`` the same shape, ``(N,)`` or ``(N, 1)`` (any shape works: the mean
     is over all elements, as in ``torch.nn.BCEWithLogitsLoss``). ``dlogits = (sigmoid(z) - y) / size``.
     """
-    z, t = _float(logits, "logits"), _float(y, "y")
+    z, t = as_float(logits, "logits"), as_float(y, "y")
     _same_shape(z, t, "logits and y")
     # log(1 + exp(-|z|)) + max(z, 0) - z*y equals -[y log s(z) + (1-y) log(1-s(z))] without overflow.
     loss = float((np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))).mean())
@@ -118,7 +112,7 @@ def mse_loss(pred: ArrayLike, target: ArrayLike) -> tuple[float, FloatArray]:
 
     Shapes: ``pred`` and ``target`` the same shape, e.g. ``(N, D)``.
     """
-    p, t = _float(pred, "pred"), _float(target, "target")
+    p, t = as_float(pred, "pred"), as_float(target, "target")
     _same_shape(p, t, "pred and target")
     diff = p - t
     return float((diff * diff).mean()), (2.0 / diff.size) * diff

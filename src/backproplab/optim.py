@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from backproplab._typing import FloatArray
+from backproplab._validation import as_float
 
 
 class Optimizer:
@@ -141,8 +142,7 @@ def clip_by_norm(g: ArrayLike, max_norm: float) -> FloatArray:
     """
     if not max_norm > 0:
         raise ValueError(f"max_norm must be > 0, got {max_norm}")
-    arr = np.asarray(g)
-    arr = arr.copy() if arr.dtype.kind == "f" else arr.astype(np.float64)
+    arr = as_float(g, "g").copy()  # a new array: the caller's gradient is never modified
     norm = float(np.linalg.norm(arr))
     if norm > max_norm:
         arr *= max_norm / norm
