@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"test accuracy ({config.preset} on {config.dataset}, {len(data.y_test)} images): {result.test_accuracy:.4f}")
     print("\n".join(report.lines()))
     plot_curves(result.history, config.out / "curves.png", title)
-    plot_confusion(data.y_test, net.predict(data.x_test), data.classes, config.out / "confusion.png", title)
+    plot_confusion(data.y_test, report.predictions, data.classes, config.out / "confusion.png", title)
     print(f"wrote {config.out}/checkpoint.pt, metrics.jsonl, curves.png, confusion.png")
     if config.export is not None:
         net.save_npz(config.export, classes=data.classes)

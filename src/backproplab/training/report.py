@@ -29,6 +29,7 @@ class Agreement:
     argmax_agreement: float  # fraction of test images with the same predicted class
     max_logit_diff: float
     layers: list[tuple[str, float]]  # (layer, max |activation difference|) on the first images
+    predictions: np.ndarray  # (N,) the NumPy forward's class ids, for the confusion matrix
 
     def lines(self) -> list[str]:
         out = [
@@ -57,6 +58,7 @@ def agreement(model: nn.Module, net: SpecNet, x: np.ndarray, layer_images: int =
         float(np.mean(ours.argmax(1) == theirs.numpy().argmax(1))),
         float(np.abs(ours - theirs.numpy()).max()),
         layers,
+        ours.argmax(1),
     )
 
 
