@@ -197,7 +197,7 @@ class MLP:
 
     def _labels(self, logits: FloatArray) -> IntArray:
         if self.output == "softmax":
-            ids: IntArray = np.argmax(logits, axis=1)
+            ids: IntArray = logits.argmax(axis=1)  # the method form skips numpy's Python-level dispatch
             return ids
         labels = (logits >= 0).astype(np.int64)  # sigmoid(z) >= 0.5  <=>  z >= 0
         return labels[:, 0] if labels.shape[1] == 1 else labels
