@@ -1,0 +1,145 @@
+"""Checks of the seed's two-layer network (7.4), the overfit test (7.5), XOR, and the CNN against PyTorch (7.8).
+
+The network is the seed's 7.4 one: ``Z1 = X W1 + b1``, ``A1 = relu(Z1)``, ``Z2 = A1 W2 + b2``,
+``P = sigmoid(Z2)``, mean BCE. The learner's ``forward(X, W1, b1, W2, b2) -> (P, cache)`` and
+``backward(y, cache, W2) -> (dW1, db1, dW2, db2)`` are used as they are; training loops here use
+the library's Adam, whose step does not depend on the gradient's scale, so a loop's success tests
+the gradients' directions and the gradient check their exact values.
+"""
+
+from typing import Any
+
+import numpy as np
+
+from backproplab._typing import FloatArray
+from backproplab.checker.hints import NOT_FINITE, CheckError, as_array, compare
+from backproplab.checker.learner import Fn, Impl
+from backproplab.data.toy import xor
+from backproplab.demos import SOLVED_LOSS, tiny_dataset
+from backproplab.gradcheck import numerical_gradient
+from backproplab.optim import Adam
+
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+XOR_SEEDS = range(5)  # "XOR is solved reliably": every one of these initialisations must solve it
+
+
+def _exact_forward(X: FloatArray, W1: FloatArray, b1: FloatArray, W2: FloatArray, b2: FloatArray) -> FloatArray:
+    A1 = np.maximum(X @ W1 + b1, 0.0)
+    return np.asarray(1.0 / (1.0 + np.exp(-(A1 @ W2 + b2))))
+
+
+def _exact_bce(y: FloatArray, P: FloatArray) -> float:
+    return float(-np.mean(y * np.log(P) + (1 - y) * np.log(1 - P)))
+
+
+def init_params(d_in: int, d_h: int, seed: int, d_out: int = 1) -> list[FloatArray]:
+    """``[W1 (d_in, d_h), b1 (d_h,), W2 (d_h, d_out), b2 (d_out,)]``, He-scaled, small random biases."""
+    rng = np.random.default_rng(seed)
+    return [
+        rng.standard_normal((d_in, d_h)) * np.sqrt(2.0 / d_in),
+        rng.standard_normal(d_h) * 0.1,
+        rng.standard_normal((d_h, d_out)) * np.sqrt(2.0 / d_h),
+        rng.standard_normal(d_out) * 0.1,
+    ]
+
+
+def _probabilities(forward: Fn, X: FloatArray, params: list[FloatArray]) -> tuple[np.ndarray, Any]:
+    """The learner's ``(P, cache)``, with ``P`` checked for its shape ``(n, d_out)``."""
+    out = forward(X, *params)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise CheckError(f"forward returned {type(out).__name__}, expected the pair (P, cache)")
+    P = as_array("P from forward", out[0])
+    expected_shape = (X.shape[0], params[2].shape[1])
+    if P.shape != expected_shape:
+        compare("P from forward", P, np.zeros(expected_shape))
+    return P, out[1]
+
+
+def _gradients(backward: Fn, y: FloatArray, cache: Any, params: list[FloatArray]) -> list[np.ndarray]:
+    """The learner's four gradients, each checked for its parameter's shape (a transpose is named)."""
+    grads = backward(y, cache, params[2])
+    if not (isinstance(grads, tuple | list) and len(grads) == 4):
+        raise CheckError(f"backward returned {type(grads).__name__}, expected the 4 arrays (dW1, db1, dW2, db2)")
+    arrays = [as_array(f"d{name}", g) for name, g in zip(PARAM_NAMES, grads, strict=True)]
+    for name, g, p in zip(PARAM_NAMES, arrays, params, strict=True):
+        if g.shape != p.shape:
+            compare(f"d{name}", g, np.zeros(p.shape))  # raises with the shape hint
+    return arrays
+
+
+def check_forward(impl: Impl) -> str:
+    (forward,) = impl.get("forward")
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((8, 3))
+    params = init_params(3, 5, seed=1)
+    P, _ = _probabilities(forward, X, params)
+    compare("P = sigmoid(relu(X W1 + b1) W2 + b2)", P, _exact_forward(X, *params))
+    return "P: (n, 1) equals sigmoid(relu(X W1 + b1) W2 + b2)"
+
+
+def check_backward(impl: Impl) -> str:
+    forward, backward = impl.get("forward", "backward")
+    rng = np.random.default_rng(0)
+    n, d_in, d_h = 8, 3, 5  # d_in != d_h, so that a transposed dW1 has the wrong shape
+    X = rng.standard_normal((n, d_in))
+    y = (rng.random((n, 1)) < 0.5).astype(float)
+    params = init_params(d_in, d_h, seed=0)
+    _, cache = _probabilities(forward, X, params)
+    grads = _gradients(backward, y, cache, params)
+    worst = 0.0
+    for name, g, p in zip(PARAM_NAMES, grads, params, strict=True):
+        numeric = numerical_gradient(lambda: _exact_bce(y, _exact_forward(X, *params)), p, h=1e-5)
+        compare(f"d{name}", g, numeric, n=n, rtol=1e-6, atol=1e-9)
+        worst = max(worst, float(np.max(np.abs(g - numeric) / np.maximum(np.abs(numeric), 1e-8))))
+    return f"dW1, db1, dW2, db2 match central differences of the mean BCE (max relative error {worst:.1e})"
+
+
+def train(impl: Impl, X: FloatArray, y: FloatArray, d_h: int, lr: float, steps: int, seed: int) -> np.ndarray:
+    """Full-batch Adam on the learner's gradients for ``steps`` steps; the final ``P: (n, 1)``."""
+    forward, backward = impl.get("forward", "backward")
+    params = init_params(X.shape[1], d_h, seed)
+    optimizer = Adam(lr)
+    for _ in range(steps):
+        _, cache = _probabilities(forward, X, params)
+        grads = _gradients(backward, y, cache, params)
+        if not all(np.isfinite(g).all() for g in grads):
+            raise CheckError("a gradient became NaN or inf during training", NOT_FINITE)
+        optimizer.step(params, [g.astype(float) for g in grads])
+    return _probabilities(forward, X, params)[0]
+
+
+def _verdict(P: np.ndarray, y: FloatArray) -> tuple[float, int]:
+    """``(loss, number correct)`` of the probabilities ``P`` on 0/1 targets ``y``."""
+    if not np.isfinite(P).all():
+        raise CheckError("forward returned NaN or inf after training", NOT_FINITE)
+    loss = _exact_bce(y, np.clip(P, 1e-15, 1 - 1e-15))
+    return loss, int(np.sum((P >= 0.5) == (y == 1)))
+
+
+def check_overfit(impl: Impl) -> str:
+    X, labels = tiny_dataset(16, seed=0)
+    y = labels[:, None].astype(float)
+    P = train(impl, X, y, d_h=64, lr=0.05, steps=600, seed=0)
+    loss, correct = _verdict(P, y)
+    if loss >= SOLVED_LOSS:
+        raise CheckError(
+            f"after 600 Adam steps the loss on 16 random points is {loss:.4f} (needs < {SOLVED_LOSS})",
+            "a network that cannot memorise 16 points has a bug: run the backward check (--exercise 7.4).",
+        )
+    return f"16 points with random labels memorised: loss {loss:.5f} < {SOLVED_LOSS}, {correct}/16 correct"
+
+
+def check_xor(impl: Impl) -> str:
+    X, labels = xor()
+    y = labels[:, None].astype(float)
+    losses = []
+    for seed in XOR_SEEDS:
+        P = train(impl, X, y, d_h=16, lr=0.05, steps=500, seed=seed)
+        loss, correct = _verdict(P, y)
+        if loss >= SOLVED_LOSS or correct < 4:
+            raise CheckError(
+                f"XOR not solved from initialisation seed {seed}: loss {loss:.4f}, {correct}/4 correct",
+                "XOR needs the hidden layer's non-linearity; if the gradient check passes, look at forward.",
+            )
+        losses.append(loss)
+    return f"XOR solved from all {len(losses)} initialisations (worst loss {max(losses):.5f})"
