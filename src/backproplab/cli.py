@@ -16,7 +16,9 @@ from backproplab.cnn.lenet import lenet_spec
 from backproplab.cnn.spec import Row, parse_shape, parse_spec, shape_table
 from backproplab.demos import SOLVED_LOSS, RunResult, overfit_tiny, train_xor
 from backproplab.gradcheck import ParamCheck, check_mlp_gradients
+from backproplab.learn_cli import add_parsers as add_learning_parsers
 from backproplab.neural_network import MLP, History
+from backproplab.playground.cli import add_parser as add_playground_parser
 
 
 def _milestones(history: History) -> list[str]:
@@ -274,13 +276,17 @@ def build_parser() -> argparse.ArgumentParser:
         "NumPy forward — all on embedded data (no network).",
     )
     p.set_defaults(func=cmd_demo)
+    add_playground_parser(sub)
+
+    add_learning_parsers(sub)  # trace, graph, plots
     return parser
 
 
 def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
-    """Parse ``argv``; ``train-cnn`` passes everything after it to the training script's own parser."""
+    """Parse ``argv``; ``train-cnn`` and ``playground`` pass everything after them on (to the training
+    script's own parser, to ``streamlit run``)."""
     args, rest = parser.parse_known_args(argv)
-    if args.command == "train-cnn":
+    if args.command in ("train-cnn", "playground"):
         args.args = rest + args.args
     elif rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
