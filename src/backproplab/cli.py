@@ -12,6 +12,7 @@ from itertools import pairwise
 import numpy as np
 
 from backproplab import __version__
+from backproplab.checker.cli import add_parser as add_check_parser
 from backproplab.cnn.lenet import lenet_spec
 from backproplab.cnn.spec import Row, parse_shape, parse_spec, shape_table
 from backproplab.demos import SOLVED_LOSS, RunResult, overfit_tiny, train_xor
@@ -279,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_playground_parser(sub)
 
     add_learning_parsers(sub)  # trace, graph, plots
+    add_check_parser(sub)
     return parser
 
 

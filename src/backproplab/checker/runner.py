@@ -1,0 +1,109 @@
+"""Run checks in a child process with a time limit per check, so that no learner's code can stop the run.
+
+One child runs the checks in order (:mod:`~backproplab.checker.worker`). If a check does not answer
+within ``timeout`` seconds the child is killed, the check reported as a timeout, and a fresh child
+continues with the next one; a child that dies (a segfault, ``os._exit``) is reported the same way.
+"""
+
+import json
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from typing import IO, Any
+
+from backproplab.checker.checks import Check, Result
+from backproplab.checker.hints import timeout_hint
+
+STARTUP_TIMEOUT = 120.0  # seconds for the child's own imports (numpy, PyTorch): not the learner's time
+
+
+class Worker:
+    """A running child process and a thread reading its JSON lines into a queue (``None`` at its end)."""
+
+    def __init__(self, spec: str, ids: Sequence[str]) -> None:
+        self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "backproplab.checker.worker", spec, *ids],
+            stdin=subprocess.DEVNULL,  # a learner's input() fails at once instead of waiting
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+        )
+        self.messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.messages.put(json.loads(line))
+        self.messages.put(None)
+
+    def next(self, timeout: float) -> dict[str, Any] | None:
+        """The next message; ``None`` if the child died first; ``queue.Empty`` after ``timeout`` seconds."""
+        return self.messages.get(timeout=timeout)
+
+    def stderr_tail(self, lines: int = 5) -> str:
+        self.stderr.seek(0)
+        text = self.stderr.read().decode(errors="replace").strip().splitlines()
+        return " | ".join(text[-lines:])
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.reader.join()
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+        self.stderr.close()
+
+
+def run_checks(spec: str, checks: Sequence[Check], timeout: float) -> tuple[str, list[Result]]:
+    """Run ``checks`` against the implementation ``spec``; ``(label of the implementation, results)``."""
+    results: list[Result] = []
+    label = spec
+    while len(results) < len(checks):
+        pending = list(checks[len(results) :])
+        worker = Worker(spec, [c.id for c in pending])
+        try:
+            label = _run_batch(worker, pending, timeout, results) or label
+        finally:
+            worker.close()
+    return label, results
+
+
+def _run_batch(worker: Worker, pending: list[Check], timeout: float, results: list[Result]) -> str | None:
+    """Collect results from one child until it finishes, hangs or dies; the implementation's label."""
+    try:
+        ready = worker.next(STARTUP_TIMEOUT)
+        if ready is None:  # the checker itself failed to start: nothing of the learner's has run yet
+            raise RuntimeError(f"the checker's worker process failed: {worker.stderr_tail()}")
+        loaded = worker.next(timeout)
+    except queue.Empty:
+        stuck = timeout_hint(timeout) + " Importing your file ran code at its top level that did not finish."
+        results.extend(Result.of(c, "timeout", "importing the implementation did not finish", stuck) for c in pending)
+        return None
+    if loaded is None or "error" in loaded:
+        detail = loaded["error"] if loaded else f"the process died while importing: {worker.stderr_tail()}"
+        hint: str | None = loaded["hint"] if loaded else None
+        results.extend(Result.of(c, "error", f"could not import the implementation: {detail}", hint) for c in pending)
+        return None
+    for check in pending:
+        try:
+            message = worker.next(timeout)
+        except queue.Empty:
+            results.append(
+                Result.of(check, "timeout", f"no answer within {timeout:g} s", timeout_hint(timeout), timeout)
+            )
+            return str(loaded["label"])
+        if message is None:
+            detail = f"the process running it died (exit code {worker.proc.wait()}): {worker.stderr_tail()}"
+            results.append(
+                Result.of(check, "error", detail, "a crash outside Python: look for os._exit or a C library.")
+            )
+            return str(loaded["label"])
+        message.pop("event")
+        results.append(Result(**message))
+    return str(loaded["label"])

@@ -1,0 +1,49 @@
+"""The child process that runs checks: ``python -m backproplab.checker.worker SPEC ID...``.
+
+It speaks JSON lines on its original stdout: ``{"event": "ready"}`` once its imports are done,
+``{"event": "loaded", ...}`` once the learner's module is imported, then one ``{"event": "result",
+...}`` per check, in order. Anything the learner's code prints goes to stderr instead, so it can
+never corrupt that channel. The parent (:mod:`~backproplab.checker.runner`) enforces the time limits.
+"""
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from backproplab.checker.checks import BY_ID, FUNCTION_NAMES, run_one
+from backproplab.checker.hints import exception_report
+from backproplab.checker.learner import load
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    spec, *ids = sys.argv[1:] if argv is None else argv
+    channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the learner's prints (even from C) go to stderr
+    sys.stdout = sys.stderr
+
+    def send(event: str, **fields: Any) -> None:
+        channel.write(json.dumps({"event": event, **fields}) + "\n")
+
+    if "cnn_vs_torch" in ids:
+        # imported before the clock of any check starts (it takes seconds); if it is missing, the check says so
+        with contextlib.suppress(ImportError):
+            import torch  # noqa: F401
+    send("ready")
+    try:
+        impl = load(spec, FUNCTION_NAMES)
+    except Exception as e:  # a SyntaxError or a crash at import time: every check reports it
+        detail, hint = exception_report(e)
+        send("loaded", error=detail, hint=hint)
+        return 0
+    send("loaded", label=impl.label, found=sorted(impl.functions))
+    for check_id in ids:
+        send("result", **asdict(run_one(BY_ID[check_id], impl)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
