@@ -31,13 +31,35 @@ class World:
 
 
 def init_world(device: torch.device) -> World:
-    """Join the process group when started by torchrun (gloo on CPU, nccl on CUDA)."""
+    """Join the process group when started by torchrun (gloo on CPU; nccl for CUDA tensors).
+
+    On CUDA each process takes the GPU numbered by its ``LOCAL_RANK`` (NCCL refuses two ranks on one
+    GPU), and small CPU tensors (the stop flag, the epoch's metrics) still travel through gloo.
+    """
     size = int(os.environ.get("WORLD_SIZE", "1"))
     if size == 1:
         return World()
     world = World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    if device.type == "cuda":
+        per_node = int(os.environ.get("LOCAL_WORLD_SIZE", str(size)))
+        gpus = torch.cuda.device_count()
+        if per_node > gpus:
+            raise ValueError(
+                f"torchrun started {per_node} processes on this machine but it has {gpus} CUDA device(s); "
+                f"use --nproc_per_node={gpus} or --device cpu"
+            )
+        torch.cuda.set_device(world.local_rank)
+        dist.init_process_group(backend="cpu:gloo,cuda:nccl")
+    else:
+        dist.init_process_group(backend="gloo")
     return world
+
+
+def rank_device(device: torch.device, world: World) -> torch.device:
+    """The device this process computes on: its own GPU under torchrun on CUDA, else ``device``."""
+    if device.type == "cuda" and world.distributed:
+        return torch.device("cuda", world.local_rank)
+    return device
 
 
 def any_rank(world: World, flag: bool) -> bool:

@@ -27,7 +27,14 @@ from tqdm import tqdm
 from backproplab.data.images import ImageDataset, load_dataset
 from backproplab.training.checkpoint import load_checkpoint, save_checkpoint
 from backproplab.training.config import TrainConfig
-from backproplab.training.distributed import World, any_rank, close_world, init_world, mean_over_ranks
+from backproplab.training.distributed import (
+    World,
+    any_rank,
+    close_world,
+    init_world,
+    mean_over_ranks,
+    rank_device,
+)
 from backproplab.training.models import build_model, preset_spec
 
 
@@ -185,6 +192,7 @@ def train(config: TrainConfig) -> TrainResult:
     if config.deterministic:
         torch.use_deterministic_algorithms(True)
     world = init_world(device)
+    device = rank_device(device, world)
     try:
         # _train's frame, with the DDP wrapper and the optimizer, is gone before close_world runs:
         # 2-process gloo runs abort at exit now and then when they outlive the process group
@@ -222,7 +230,9 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
         config.out.mkdir(parents=True, exist_ok=True)
         if not config.resume:
             (config.out / "metrics.jsonl").unlink(missing_ok=True)
-    net: nn.Module = DistributedDataParallel(model) if world.distributed else model
+    net: nn.Module = model
+    if world.distributed:
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     def checkpoint(epoch: int, batch: int, partial: tuple[float, int, int] = (0.0, 0, 0)) -> None:
         """Save where training stands: the next (epoch, batch) and the sums of the epoch so far."""
