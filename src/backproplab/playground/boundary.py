@@ -1,0 +1,123 @@
+"""The decision boundary and the hidden units, as arrays on a grid and as PNG pictures.
+
+The grid is ``res x res`` points over the data's extent; the model's class probabilities there
+form a heat map ``(res, res, K)``. Pictures are drawn with matplotlib's Agg canvas on a
+``Figure`` of their own (never pyplot's global state, which threads of a server would share).
+"""
+
+import io
+from collections.abc import Callable
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from numpy.typing import NDArray
+
+from backproplab._typing import FloatArray
+from backproplab.layers import Dense
+from backproplab.neural_network import MLP
+from backproplab.playground.datasets import Data
+
+UInt8Array = NDArray[np.uint8]
+Extent = tuple[float, float, float, float]  # x1_min, x1_max, x2_min, x2_max
+# class colours (matplotlib's tab10): blue, orange, green, red, purple, brown, pink, grey
+COLOURS = np.array(
+    [
+        [0.12, 0.47, 0.71],
+        [1.00, 0.50, 0.05],
+        [0.17, 0.63, 0.17],
+        [0.84, 0.15, 0.16],
+        [0.58, 0.40, 0.74],
+        [0.55, 0.34, 0.29],
+        [0.89, 0.47, 0.76],
+        [0.50, 0.50, 0.50],
+    ]
+)
+
+
+def extent_of(X: FloatArray, margin: float = 0.25) -> Extent:
+    """The bounding box of ``X: (N, 2)`` widened by ``margin`` of its size on every side."""
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = margin * np.maximum(hi - lo, 1e-3)
+    return float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1])
+
+
+def grid_points(extent: Extent, res: int = 100) -> FloatArray:
+    """``res * res`` points covering ``extent`` row by row from the bottom: ``(res * res, 2)``."""
+    if not 2 <= res <= 400:
+        raise ValueError(f"res must lie in [2, 400], got {res}")
+    x1 = np.linspace(extent[0], extent[1], res)
+    x2 = np.linspace(extent[2], extent[3], res)
+    g1, g2 = np.meshgrid(x1, x2)  # (res, res) each; row i has x2 = x2[i]
+    return np.column_stack([g1.ravel(), g2.ravel()])
+
+
+def boundary_grid(predict_proba: Callable[[FloatArray], FloatArray], extent: Extent, res: int = 100) -> FloatArray:
+    """Class probabilities on the grid: ``(res, res, K)``; row 0 is the bottom of the picture."""
+    proba = predict_proba(grid_points(extent, res))  # (res * res, K)
+    return proba.reshape(res, res, -1)
+
+
+def heat_map(proba: FloatArray) -> FloatArray:
+    """Probabilities ``(H, W, K)`` -> RGB ``(H, W, 3)`` in [0, 1]: each point takes the colours of the
+    classes mixed by probability, faded to white where the model is unsure (all classes equally likely)."""
+    k = proba.shape[-1]
+    mix = proba @ COLOURS[:k]  # (H, W, 3)
+    confidence = (proba.max(axis=-1, keepdims=True) - 1.0 / k) / (1.0 - 1.0 / k)  # 0 unsure .. 1 certain
+    rgb: FloatArray = 1.0 - 0.8 * confidence * (1.0 - mix)
+    return rgb
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure drawn by the Agg canvas, as PNG bytes."""
+    buf = io.BytesIO()
+    FigureCanvasAgg(fig)  # attaches the Agg canvas: savefig then needs no pyplot
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def render_boundary(proba: FloatArray, extent: Extent, data: Data, title: str = "") -> bytes:
+    """PNG of the heat map of ``proba: (res, res, K)`` with the training points (filled) and the
+    test points (white edges) on top."""
+    fig = Figure(figsize=(4.2, 4.2), dpi=90)
+    fig.subplots_adjust(left=0.14, right=0.97, bottom=0.11, top=0.93)  # fixed: a layout engine draws twice
+    ax = fig.add_subplot()
+    ax.imshow(heat_map(proba), extent=extent, origin="lower", interpolation="bilinear", aspect="auto")
+    for X, y, edge in ((data.X_train, data.y_train, "black"), (data.X_test, data.y_test, "white")):
+        if y.size:
+            ax.scatter(X[:, 0], X[:, 1], c=COLOURS[y], s=14, edgecolors=edge, linewidths=0.6)
+    ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="x1", ylabel="x2", title=title)
+    return png_bytes(fig)
+
+
+def hidden_maps(net: MLP, extent: Extent, res: int = 40) -> list[FloatArray]:
+    """Every hidden unit's activation on the grid, one array ``(units, res, res)`` per hidden layer."""
+    out = grid_points(extent, res)
+    maps = []
+    for layer in net.layers[:-1]:  # the last layer is the output's Dense
+        out = layer.forward(out)
+        if not isinstance(layer, Dense):  # after each activation: what the next layer sees
+            maps.append(out.T.reshape(-1, res, res))
+    return maps
+
+
+def hidden_maps_mosaic(maps: FloatArray, max_units: int = 16, cols: int = 8, scale: int = 2) -> UInt8Array:
+    """The first ``max_units`` maps of one layer, ``maps: (units, res, res)``, tiled into one RGB picture
+    ``(rows * (scale * res + 2), cols * (scale * res + 2), 3)`` uint8, ``cols`` tiles a row, each map
+    coloured on its own scale (blue low, red high) and drawn with ``x2`` growing upwards."""
+    units, res = min(maps.shape[0], max_units), maps.shape[1]
+    cols = min(cols, units)
+    rows = -(-units // cols)
+    lo = maps[:units].min(axis=(1, 2), keepdims=True)
+    hi = maps[:units].max(axis=(1, 2), keepdims=True)
+    norm = (maps[:units] - lo) / np.maximum(hi - lo, 1e-12)  # (units, res, res) in [0, 1]
+    tiles = colormaps["RdBu_r"](norm[:, ::-1])[..., :3]  # row 0 at the top of a picture: flip x2
+    tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
+    side = scale * res + 2  # a 1-pixel white frame around every tile
+    mosaic = np.ones((rows * side, cols * side, 3))
+    for i in range(units):
+        r, c = divmod(i, cols)
+        mosaic[r * side + 1 : (r + 1) * side - 1, c * side + 1 : (c + 1) * side - 1] = tiles[i]
+    out: UInt8Array = (255 * mosaic).round().astype(np.uint8)
+    return out

@@ -1,0 +1,200 @@
+"""The training state machine behind the playground: start, pause, one step, reset.
+
+A :class:`Session` owns the data, the settings, one engine and everything shown about the run:
+the loss of every step, the train/test loss and accuracy at every evaluation, the last gradient
+norms. It never touches a UI; the Streamlit page keeps one per browser session and calls it.
+"""
+
+import math
+import time
+from collections.abc import MutableMapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from backproplab._typing import FloatArray, IntArray
+from backproplab.gradcheck import ParamCheck, check_mlp_gradients
+from backproplab.losses import categorical_cross_entropy, one_hot
+from backproplab.neural_network import MLP
+from backproplab.playground.config import EngineName, TrainConfig
+from backproplab.playground.datasets import Data
+from backproplab.playground.engines import Engine, StepResult, make_engine, mlp_with_weights
+
+MAX_STEPS_PER_CALL = 2000  # one call of advance() never runs longer than this many steps
+MAX_STEPS = 200_000  # a session stops by itself here, so an open tab cannot train (and grow) forever
+MAX_AGREEMENT_STEPS = 500  # the engine comparison replays at most this many steps
+GRADCHECK_POINTS = 16  # the gradient check's batch: 4 forwards per parameter, so keep it small
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Loss and accuracy on the whole training set and test set (None without a test set) after ``step`` steps."""
+
+    step: int
+    epoch: int
+    train_loss: float
+    train_acc: float
+    test_loss: float | None
+    test_acc: float | None
+
+
+def loss_and_accuracy(proba: FloatArray, y: IntArray) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of probabilities ``proba: (N, K)`` for labels ``y: (N,)``."""
+    loss = categorical_cross_entropy(one_hot(y, proba.shape[1]), proba)
+    return loss, float(np.mean(proba.argmax(axis=1) == y))
+
+
+class Session:
+    """One training run of ``config`` on ``data``; ``reset()`` starts it over from the same weights."""
+
+    def __init__(self, data: Data, config: TrainConfig) -> None:
+        config.validate(data.n_classes)
+        self.data = data
+        self.config = config
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to step 0: the initial weights, a fresh optimizer, the first batch order, empty history."""
+        self.engine: Engine = make_engine(self.config, self.data.n_classes)
+        self._batch_rng = np.random.default_rng([self.config.seed, 2])  # apart from the weights' stream
+        self._order = np.zeros(0, dtype=np.int64)
+        self._cursor = 0
+        self.steps = 0
+        self.epoch = 0
+        self.running = False
+        self.stopped: str | None = None  # why training stopped by itself (divergence, step limit)
+        self.step_losses: list[float] = []
+        self.grad_norms: list[float] = []
+        self.history: list[Metrics] = [self.evaluate()]
+
+    # ----- controls -----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Keep training on every :meth:`advance` until :meth:`pause` (refused after a stop)."""
+        self.running = self.stopped is None
+
+    def pause(self) -> None:
+        self.running = False
+
+    def one_step(self) -> None:
+        """One optimizer step, then an evaluation (pauses the run)."""
+        self.running = False
+        self.advance(1)
+
+    # ----- training -----------------------------------------------------------------------------
+    def _next_batch(self) -> IntArray:
+        """Indices of the next mini-batch: a new permutation of the training set every epoch."""
+        n = self.data.X_train.shape[0]
+        if self._cursor >= self._order.size:
+            if self._order.size:
+                self.epoch += 1
+            self._order = self._batch_rng.permutation(n)
+            self._cursor = 0
+        rows = self._order[self._cursor : self._cursor + self.config.batch_size]
+        self._cursor += rows.size
+        return np.sort(rows)  # the same batch, read front to back (faster to gather)
+
+    def step(self) -> StepResult:
+        """One mini-batch step; a non-finite loss stops the run and says why in :attr:`stopped`."""
+        rows = self._next_batch()
+        # a diverging run overflows on its way to inf; the loss check below reports it instead
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            result = self.engine.step(self.data.X_train[rows], self.data.y_train[rows])
+        self.steps += 1
+        self.step_losses.append(result.loss)
+        self.grad_norms = result.grad_norms
+        if not math.isfinite(result.loss):
+            self.stopped = (
+                f"the loss became {result.loss} at step {self.steps}: training diverged. "
+                f"Lower the learning rate (now {self.config.lr:g}) or clip the gradients, then reset."
+            )
+            self.running = False
+        elif self.steps >= MAX_STEPS:
+            self.stopped = f"stopped at the limit of {MAX_STEPS:,} steps; reset to train again"
+            self.running = False
+        return result
+
+    def advance(self, steps: int, budget_s: float | None = None) -> int:
+        """Run up to ``steps`` steps (at most ``MAX_STEPS_PER_CALL``, fewer if ``budget_s`` seconds run
+        out or training stops), then evaluate. Returns the number of steps taken."""
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        start, done = time.perf_counter(), 0
+        while done < min(steps, MAX_STEPS_PER_CALL) and self.stopped is None:
+            self.step()
+            done += 1
+            if budget_s is not None and time.perf_counter() - start > budget_s:
+                break
+        if done:
+            self.history.append(self.evaluate())
+        return done
+
+    # ----- what the page shows ------------------------------------------------------------------
+    def evaluate(self) -> Metrics:
+        """Loss and accuracy of the current weights on the whole training and test sets."""
+        d = self.data
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            train = loss_and_accuracy(self.engine.predict_proba(d.X_train), d.y_train)
+            test = loss_and_accuracy(self.engine.predict_proba(d.X_test), d.y_test) if d.y_test.size else None
+        return Metrics(self.steps, self.epoch, *train, *(test if test else (None, None)))
+
+    def mlp(self) -> MLP:
+        """The current weights as a float64 backproplab :class:`MLP` (whichever engine trains)."""
+        return mlp_with_weights(self.config, self.data.n_classes, self.engine.weights())
+
+    def gradient_check(self) -> list[ParamCheck]:
+        """Backprop against finite differences for the current weights, on the first training points."""
+        n = min(GRADCHECK_POINTS, self.data.X_train.shape[0])
+        return check_mlp_gradients(self.mlp(), self.data.X_train[:n], self.data.y_train[:n])
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """The two engines run on the same settings for ``steps`` steps: their step losses and the largest gap."""
+
+    steps: int
+    numpy_losses: list[float]
+    torch_losses: list[float]
+
+    @property
+    def max_abs_diff(self) -> float:
+        return max((abs(a - b) for a, b in zip(self.numpy_losses, self.torch_losses, strict=True)), default=0.0)
+
+
+def engine_agreement(data: Data, config: TrainConfig, steps: int) -> Agreement:
+    """Replay ``steps`` (capped at ``MAX_AGREEMENT_STEPS``) with each engine from the same start."""
+    steps = max(1, min(steps, MAX_AGREEMENT_STEPS))
+    losses: dict[str, list[float]] = {}
+    engines: tuple[EngineName, ...] = ("numpy", "torch")
+    for engine in engines:
+        run = Session(data, replace(config, engine=engine))
+        losses[engine] = [run.step().loss for _ in range(steps)]
+    return Agreement(steps, losses["numpy"], losses["torch"])
+
+
+def current_session(store: MutableMapping[Any, Any], data_id: str, data: Data, config: TrainConfig) -> Session:
+    """The :class:`Session` kept in ``store`` (a page's ``st.session_state``) if it trains ``config`` on
+    the data named ``data_id``; otherwise a new one, stored there. Changing any setting starts over."""
+    session = store.get("session")
+    if not isinstance(session, Session) or store.get("session_id") != (data_id, config):
+        session = Session(data, config)
+        store["session"] = session
+        store["session_id"] = (data_id, config)
+    return session
+
+
+def curves(history: list[Metrics], max_points: int = 400) -> dict[str, list[float]]:
+    """Columns for a chart: ``step``, the train/test losses and accuracies (test ones only with a test
+    set), at most ``max_points`` rows evenly picked from ``history`` (always its first and last)."""
+    if len(history) > max_points:
+        keep = np.unique(np.linspace(0, len(history) - 1, max_points).round().astype(int))
+        history = [history[i] for i in keep]
+    columns: dict[str, list[float]] = {
+        "step": [m.step for m in history],
+        "train loss": [m.train_loss for m in history],
+        "train accuracy": [m.train_acc for m in history],
+    }
+    if history[0].test_loss is not None:
+        columns["test loss"] = [m.test_loss for m in history if m.test_loss is not None]
+        columns["test accuracy"] = [m.test_acc for m in history if m.test_acc is not None]
+    return columns
