@@ -6,37 +6,36 @@ seed's "common mistakes", so each shows what the checker says about that mistake
 """
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 Array = NDArray[np.float64]
 Cache = tuple[Array, Array, Array, Array, Array]
 
 
 # ----- 7.1 activations and derivatives -----------------------------------------------------------
-def sigmoid(z: Any) -> Array:
+def sigmoid(z: ArrayLike) -> Array:
     z = np.asarray(z, dtype=float)
     z = np.clip(z, -500, 500)
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def sigmoid_deriv(z: Any) -> Array:
+def sigmoid_deriv(z: ArrayLike) -> Array:
     a = sigmoid(z)
     return a * (1.0 - a)
 
 
-def relu(z: Any) -> Array:
+def relu(z: ArrayLike) -> Array:
     return np.maximum(0.0, np.asarray(z, dtype=float))
 
 
-def relu_deriv(z: Any) -> Array:
+def relu_deriv(z: ArrayLike) -> Array:
     z = np.asarray(z, dtype=float)
     return (z > 0.0).astype(float)
 
 
-def num_derivative(f: Callable[[Array], Array], z: Any, h: float = 1e-6) -> Array:
+def num_derivative(f: Callable[[Array], Array], z: ArrayLike, h: float = 1e-6) -> Array:
     z = np.asarray(z, dtype=float)
     return (f(z + h) - f(z - h)) / (2.0 * h)
 
@@ -47,20 +46,20 @@ def dense_forward(X: Array, W: Array, b: Array) -> Array:
 
 
 # ----- 7.3 stable softmax and cross-entropy ------------------------------------------------------
-def logsumexp(z: Any, axis: int = -1, keepdims: bool = False) -> Array:
+def logsumexp(z: ArrayLike, axis: int = -1, keepdims: bool = False) -> Array:
     z = np.asarray(z, dtype=float)
     m = np.max(z, axis=axis, keepdims=True)
     out = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
-def softmax(z: Any, axis: int = -1) -> Array:
+def softmax(z: ArrayLike, axis: int = -1) -> Array:
     z = np.asarray(z, dtype=float)
     lse = logsumexp(z, axis=axis, keepdims=True)
     return np.exp(z - lse)
 
 
-def categorical_cross_entropy(y_true: Any, y_pred: Any, eps: float = 1e-15) -> float:
+def categorical_cross_entropy(y_true: ArrayLike, y_pred: ArrayLike, eps: float = 1e-15) -> float:
     y_true = np.asarray(y_true, dtype=float)
     y_pred = np.clip(np.asarray(y_pred, dtype=float), eps, 1.0)
     return float(-np.mean(np.sum(y_true * np.log(y_pred), axis=1)))
@@ -82,7 +81,7 @@ def forward(X: Array, W1: Array, b1: Array, W2: Array, b2: Array) -> tuple[Array
 
 
 def backward(y: Array, cache: Cache, W2: Array) -> tuple[Array, Array, Array, Array]:
-    X, Z1, A1, Z2, P = cache
+    X, Z1, A1, _, P = cache
     n = X.shape[0]
     dZ2 = (P - y) / n
     dW2 = A1.T @ dZ2
@@ -110,9 +109,7 @@ def adam(w0: float, lr: float, steps: int, beta1: float = 0.9, beta2: float = 0.
     w = float(w0)
     m = 0.0
     v = 0.0
-    t = 0
-    for _ in range(steps):
-        t += 1
+    for t in range(1, steps + 1):
         g = grad_f(w)
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * (g**2)
@@ -123,7 +120,7 @@ def adam(w0: float, lr: float, steps: int, beta1: float = 0.9, beta2: float = 0.
 
 
 # ----- 7.7 gradient clipping ---------------------------------------------------------------------
-def clip_by_norm(g: Any, max_norm: float) -> Array:
+def clip_by_norm(g: ArrayLike, max_norm: float) -> Array:
     g = np.asarray(g, dtype=float)
     n = np.linalg.norm(g)
     if n == 0.0:
@@ -142,7 +139,7 @@ def conv2d_out(H: int, W: int, KH: int, KW: int, stride: int = 1, padding: int =
 
 def conv2d_forward(x: Array, w: Array, b: Array, stride: int = 1, padding: int = 0) -> Array:
     """``x: (N, C_in, H, W)``, ``w: (C_out, C_in, KH, KW)``, ``b: (C_out,)`` -> ``(N, C_out, H_out, W_out)``."""
-    N, C_in, H, W = x.shape
+    N, _, H, W = x.shape
     C_out, _, KH, KW = w.shape
     H_out, W_out = conv2d_out(H, W, KH, KW, stride, padding)
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
