@@ -1,0 +1,279 @@
+"""``backproplab check``: the library passes; each learner's mistake is caught with its own hint.
+
+The learner files in ``tests/learner_solutions/`` are the correct ``solutions_ok.py`` and one file per
+seed "common mistake"; the small files written into ``tmp_path`` below cover the generic failures
+(an exception, a wrong shape, NaN, a crash, a file that does not import).
+"""
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from backproplab.checker import hints
+from backproplab.checker.checks import BY_ID, CHECKS, Result, run_one
+from backproplab.checker.learner import Impl
+from backproplab.cli import main
+
+SOLUTIONS = Path(__file__).parent / "learner_solutions"
+
+
+def check_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Result]]:
+    """Run ``backproplab check --json ARGV``; the exit code and the results by check id."""
+    code = main(["check", "--json", *argv])
+    report = json.loads(capsys.readouterr().out)
+    return code, {entry["id"]: Result(**entry) for entry in report["checks"]}
+
+
+def failed(results: dict[str, Result]) -> set[str]:
+    return {r.id for r in results.values() if r.status != "pass"}
+
+
+def learner_file(tmp_path: Path, source: str) -> str:
+    path = tmp_path / "my_solutions.py"
+    path.write_text("import numpy as np\n\n" + source)
+    return str(path)
+
+
+# ----- the library ---------------------------------------------------------------------------------
+def test_library_passes_every_check_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert f"summary: {len(CHECKS)} pass, 0 fail, 0 not attempted, 0 error, 0 timeout" in out
+    assert "all attempted checks PASSED" in out
+
+
+def test_json_report_is_one_entry_per_check(capsys: pytest.CaptureFixture[str]) -> None:
+    code, results = check_json(capsys)
+    assert code == 0
+    assert list(results) == [c.id for c in CHECKS]
+    assert all(r.status == "pass" and r.hint is None for r in results.values())
+
+
+def test_exercise_option_runs_only_that_exercises_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, results = check_json(capsys, "--exercise", "7.4")
+    assert code == 0
+    assert set(results) == {"bce", "forward", "backward"}
+
+
+# ----- the learner's files -------------------------------------------------------------------------
+# file -> {check id that must fail: a fragment of its hint}; every other check must pass
+BROKEN = {
+    "solutions_ok.py": {},
+    "broken_missing_n.py": {"backward": "divide by the batch size n"},
+    "broken_transposed.py": {"backward": "wrong transpose", "overfit": "wrong transpose", "xor": "wrong transpose"},
+    "broken_adam_no_bias.py": {"adam": "bias correction"},
+    "broken_clip_elementwise.py": {"clip_by_norm": "changes the direction"},
+    "broken_conv_no_2p.py": {"conv2d_out": "+ 2p"},
+    "broken_softmax_overflow.py": {"softmax": "subtract the max"},
+    "broken_infinite_loop.py": {"sgd": "stopped after 3 s"},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "expected"), BROKEN.items(), ids=list(BROKEN))
+def test_each_learner_file_fails_exactly_its_mistake_with_its_hint(
+    name: str, expected: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, results = check_json(capsys, "--impl", str(SOLUTIONS / name), "--timeout", "3")
+    assert failed(results) == set(expected)
+    for check_id, fragment in expected.items():
+        assert fragment in (results[check_id].hint or ""), results[check_id]
+    assert code == (1 if expected else 0)
+
+
+def test_missing_n_is_caught_by_the_gradient_check_as_a_factor_n(capsys: pytest.CaptureFixture[str]) -> None:
+    code, results = check_json(capsys, "--impl", str(SOLUTIONS / "broken_missing_n.py"), "--exercise", "7.4")
+    assert code == 1
+    assert failed(results) == {"backward"}
+    assert "exactly n = 8 times too large" in results["backward"].detail
+    assert results["backward"].hint == hints.DIVIDE_BY_N
+
+
+def test_an_infinite_loop_is_stopped_within_the_time_limit_and_the_run_goes_on(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    start = time.perf_counter()
+    code, results = check_json(
+        capsys, "--impl", str(SOLUTIONS / "broken_infinite_loop.py"), "--exercise", "7.6", "--timeout", "1.5"
+    )
+    elapsed = time.perf_counter() - start
+    assert code == 1
+    assert results["sgd"].status == "timeout"
+    assert "stopped after 1.5 s" in (results["sgd"].hint or "")
+    assert results["adam"].status == "pass"  # run by a fresh process after the hung one was killed
+    assert elapsed < 1.5 + 8  # the limit, plus two process start-ups on a busy machine
+
+
+def test_missing_functions_are_not_attempted_and_do_not_fail_the_run(capsys: pytest.CaptureFixture[str]) -> None:
+    code, results = check_json(capsys, "--impl", str(SOLUTIONS / "partial_activations.py"), "--exercise", "7.1")
+    assert code == 0
+    assert {r.id: r.status for r in results.values()} == {
+        "sigmoid": "pass",
+        "sigmoid_deriv": "not attempted",
+        "relu": "pass",
+        "relu_deriv": "not attempted",
+        "num_derivative": "not attempted",
+    }
+    assert results["sigmoid_deriv"].detail == "no function named sigmoid_deriv"
+
+
+def test_a_file_with_none_of_the_seed_functions_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--impl", learner_file(tmp_path, "x = 1\n"), "--exercise", "7.2"]) == 1
+    assert "nothing attempted" in capsys.readouterr().out
+
+
+def test_a_module_name_is_loaded_like_a_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(SOLUTIONS)
+    code, results = check_json(capsys, "--impl", "solutions_ok", "--exercise", "7.7")
+    assert code == 0
+    assert results["clip_by_norm"].status == "pass"
+
+
+def test_an_unknown_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--impl", "no/such/file.py"]) == 2
+    assert "no such file no/such/file.py" in capsys.readouterr().err
+
+
+# ----- generic failures, in learner files of a few lines ------------------------------------------
+def test_an_exception_shows_its_type_message_and_the_learners_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = learner_file(tmp_path, "def relu(z):\n    return np.maximum(0, z) + bias\n")
+    _, results = check_json(capsys, "--impl", path, "--exercise", "7.1")
+    relu = results["relu"]
+    assert relu.status == "error"
+    assert relu.detail == "NameError: name 'bias' is not defined"
+    assert f"{path}, line 4, in relu: return np.maximum(0, z) + bias" in (relu.hint or "")
+
+
+def test_a_file_that_does_not_import_reports_its_syntax_error_on_every_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = learner_file(tmp_path, "def relu(z)\n    return z\n")
+    code, results = check_json(capsys, "--impl", path, "--exercise", "7.1")
+    assert code == 1
+    assert {r.status for r in results.values()} == {"error"}
+    assert "SyntaxError" in results["relu"].detail
+    assert "line 3" in (results["relu"].hint or "")
+
+
+def test_a_hard_crash_in_one_check_is_reported_and_the_others_still_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = "import os\n\ndef relu(z):\n    os._exit(3)\n\ndef relu_deriv(z):\n    return (np.asarray(z) > 0) * 1.0\n"
+    _, results = check_json(capsys, "--impl", learner_file(tmp_path, source), "--exercise", "7.1")
+    assert results["relu"].status == "error"
+    assert "exit code 3" in results["relu"].detail
+    assert results["relu_deriv"].status == "pass"
+
+
+def test_a_learners_prints_do_not_corrupt_the_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = 'print("loading my file")\n\ndef relu(z):\n    print("relu called", "{")\n    return np.maximum(0, z)\n'
+    code, results = check_json(capsys, "--impl", learner_file(tmp_path, source), "--exercise", "7.1")
+    assert code == 0
+    assert results["relu"].status == "pass"
+
+
+# ----- hints, measured in-process on single functions ---------------------------------------------
+def outcome(check_id: str, **functions: Callable[..., Any]) -> Result:
+    return run_one(BY_ID[check_id], Impl("test", dict(functions)))
+
+
+def test_a_sum_instead_of_a_mean_in_the_loss_is_a_missing_n() -> None:
+    def bce(y: Any, p: Any) -> float:
+        return float(-np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+    result = outcome("bce", bce=bce)
+    assert result.status == "fail"
+    assert result.hint == hints.DIVIDE_BY_N
+
+
+def test_a_wrong_shape_names_expected_and_actual() -> None:
+    result = outcome("relu", relu=lambda z: np.maximum(z, 0).ravel())
+    assert result.status == "fail"
+    assert result.detail == "relu(z) has shape (10,), expected (2, 5)"
+    assert "wrong shape" in (result.hint or "")
+
+
+def test_nan_in_a_result_gets_the_nan_hint() -> None:
+    def cce(y: Any, p: Any) -> float:
+        return float(-np.mean(np.sum(y * np.log(p), axis=1)))  # no eps: log(0) = -inf, and 0 * -inf = NaN
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = outcome("cross_entropy", categorical_cross_entropy=cce)
+    assert result.status == "fail"
+    assert result.hint == hints.NOT_FINITE
+
+
+@pytest.mark.parametrize(
+    ("bias_corrected", "fragment"),
+    [((False, False), "forgot the bias correction"), ((True, False), "forgot v_hat"), ((False, True), "forgot m_hat")],
+)
+def test_adam_without_each_bias_correction_is_named(bias_corrected: tuple[bool, bool], fragment: str) -> None:
+    def adam(w0: float, lr: float, steps: int) -> float:
+        w, m, v = w0, 0.0, 0.0
+        for t in range(1, steps + 1):
+            g = 2 * (w - 3)
+            m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+            m_hat = m / (1 - 0.9**t) if bias_corrected[0] else m
+            v_hat = v / (1 - 0.999**t) if bias_corrected[1] else v
+            w -= lr * m_hat / (np.sqrt(v_hat) + 1e-8)
+        return w
+
+    result = outcome("adam", adam=adam)
+    assert result.status == "fail"
+    assert fragment in (result.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("formula", "fragment"),
+    [
+        (lambda i, k, s, p: (i + p - k) // s + 1, "+ 2p"),
+        (lambda i, k, s, p: (i - k) // s + 1, "padding is missing"),
+        (lambda i, k, s, p: (i + 2 * p - k) // s, "`+ 1`"),
+        (lambda i, k, s, p: (i + 2 * p - k) / s + 1, "floor division"),
+    ],
+)
+def test_conv2d_out_mistakes_are_told_apart(formula: Callable[[int, int, int, int], float], fragment: str) -> None:
+    def conv2d_out(H: int, W: int, KH: int, KW: int, stride: int, padding: int) -> tuple[float, float]:
+        return formula(H, KH, stride, padding), formula(W, KW, stride, padding)
+
+    result = outcome("conv2d_out", conv2d_out=conv2d_out)
+    assert result.status == "fail"
+    assert fragment in (result.hint or "")
+
+
+def test_a_forward_difference_is_told_to_use_central_differences() -> None:
+    def num_derivative(f: Callable[[Any], Any], z: Any, h: float = 1e-6) -> Any:
+        return (f(z + h) - f(z)) / h
+
+    result = outcome("num_derivative", num_derivative=num_derivative)
+    assert result.status == "fail"
+    assert "central differences" in (result.hint or "")
+
+
+def test_a_bias_broadcast_along_the_batch_axis_is_named() -> None:
+    result = outcome("dense_forward", dense_forward=lambda X, W, b: X @ W + b[:, None])
+    assert result.status == "fail"
+    assert "second axis" in (result.hint or "")
+
+
+def test_a_square_gradient_equal_to_its_transpose_is_named() -> None:
+    expected = np.arange(9.0).reshape(3, 3)
+    with pytest.raises(hints.CheckError) as caught:
+        hints.compare("dW", expected.T, expected, n=8)
+    assert caught.value.hint == hints.TRANSPOSE
+
+
+def test_unclipped_sigmoid_overflow_is_told_to_clip() -> None:
+    result = outcome("sigmoid", sigmoid=lambda z: 1.0 / (1.0 + np.exp(-np.asarray(z))))
+    assert result.status == "fail"
+    assert "overflow" in result.detail
+    assert "clip z" in (result.hint or "")
