@@ -277,3 +277,16 @@ def test_unclipped_sigmoid_overflow_is_told_to_clip() -> None:
     assert result.status == "fail"
     assert "overflow" in result.detail
     assert "clip z" in (result.hint or "")
+
+
+def test_a_flipped_convolution_kernel_is_named() -> None:
+    pytest.importorskip("torch")
+    from backproplab.cnn import conv2d_forward, maxpool2d_forward
+
+    def flipped_conv(x: Any, w: Any, b: Any, stride: int, padding: int) -> Any:
+        return conv2d_forward(x, w[..., ::-1, ::-1], b, stride, padding)  # a true convolution
+
+    result = outcome("cnn_vs_torch", conv2d_forward=flipped_conv, maxpool2d_forward=maxpool2d_forward)
+    assert result.status == "fail"
+    assert "stage 1" in result.detail
+    assert "kernel is flipped" in (result.hint or "")

@@ -9,10 +9,14 @@ rest of the checker never needs it.
 import numpy as np
 
 from backproplab._typing import FloatArray
-from backproplab.checker.hints import compare
+from backproplab.checker.hints import CheckError, compare
 from backproplab.checker.learner import Impl, NotAttemptedError
 
 # LeNet's feature extractor on one 28x28 image: conv 5x5 padding 2, pool 2, conv 5x5, pool 2.
+FLIPPED = (
+    "the kernel is flipped: PyTorch's conv2d (and the module's) is a cross-correlation, "
+    "out[i, j] = sum(x[i:i+KH, j:j+KW] * w), with w as it is."
+)
 STAGES = [("conv", 6, 1, 2), ("pool", 2, 0, 0), ("conv", 16, 1, 0), ("pool", 2, 0, 0)]  # kind, size, stride, pad
 
 
@@ -27,10 +31,14 @@ def check_cnn_vs_torch(impl: Impl) -> str:
     x: FloatArray = rng.standard_normal((2, 1, 28, 28))
     ours, theirs = x, torch.from_numpy(x)
     for i, (kind, size, stride, pad) in enumerate(STAGES, 1):
+        flipped = None
         if kind == "conv":
             w = rng.standard_normal((size, ours.shape[1], 5, 5)) / 5
             b = rng.standard_normal(size)
             ours = np.maximum(np.asarray(conv2d_forward(ours, w, b, stride, pad)), 0.0)
+            flipped = F.relu(
+                F.conv2d(theirs, torch.from_numpy(w[..., ::-1, ::-1].copy()), torch.from_numpy(b), stride, pad)
+            )
             theirs = F.relu(F.conv2d(theirs, torch.from_numpy(w), torch.from_numpy(b), stride, pad))
             what = f"stage {i}: relu(conv2d_forward(x, w {w.shape}, b, stride={stride}, padding={pad}))"
         else:
@@ -38,6 +46,11 @@ def check_cnn_vs_torch(impl: Impl) -> str:
             theirs = F.max_pool2d(theirs, size)
             what = f"stage {i}: maxpool2d_forward(x, {size})"
         expected = theirs.numpy()
-        scale = max(float(np.abs(expected).max()), 1.0)
-        compare(what, ours, expected, rtol=0, atol=1e-10 * scale)
+        atol = 1e-10 * max(float(np.abs(expected).max()), 1.0)
+        try:
+            compare(what, ours, expected, rtol=0, atol=atol)
+        except CheckError as e:
+            if flipped is not None and ours.shape == expected.shape and np.allclose(ours, flipped.numpy(), atol=atol):
+                raise CheckError(e.detail + "; it equals PyTorch's with the kernel flipped", FLIPPED) from None
+            raise
     return "conv 5x5 (padding 2), pool 2, conv 5x5, pool 2 on 28x28 images: equal to torch, (2, 16, 5, 5) out"
