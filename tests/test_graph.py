@@ -152,3 +152,13 @@ def test_graph_command_errors_are_clear(capsys: pytest.CaptureFixture[str]) -> N
     assert "--layers: expected comma-separated integers" in capsys.readouterr().err
     assert main(["graph", "--format", "svg"]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("command", "expected"), [("trace", "--hidden"), ("graph", "--layers"), ("plots", "--only")])
+def test_the_learning_commands_have_useful_help(
+    command: str, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert expected in capsys.readouterr().out
