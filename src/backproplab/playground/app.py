@@ -99,9 +99,11 @@ except ValueError as e:
 
 # ----- controls -----------------------------------------------------------------------------------
 cols = st.columns(4)
-if cols[0].button("▶ train", key="train", type="primary", disabled=run.running or run.stopped is not None):
+if cols[0].button(
+    "train", icon=":material/play_arrow:", key="train", type="primary", disabled=run.running or run.stopped is not None
+):
     run.start()
-if cols[1].button("⏸ pause", key="pause", disabled=not run.running):
+if cols[1].button("pause", icon=":material/pause:", key="pause", disabled=not run.running):
     run.pause()
 if cols[2].button("one step", key="step", disabled=run.stopped is not None):
     run.one_step()
@@ -129,9 +131,13 @@ def live_panel() -> None:
     shown[5].metric("test accuracy", "-" if m.test_acc is None else f"{m.test_acc:.1%}")
     left, right = st.columns(2)
     proba = boundary.boundary_grid(run.engine.predict_proba, extent)
-    title = f"{data.name}: step {m.step}, {run.engine.name} engine"
+    x1_lo, x1_hi, x2_lo, x2_hi = extent
     with left.container(key="boundary"):
-        st.image(boundary.render_boundary(proba, extent, data, title), caption="decision boundary")
+        st.image(
+            boundary.boundary_image(proba, extent, data),
+            caption=f"decision boundary ({run.engine.name} engine): x1 from {x1_lo:.2f} to {x1_hi:.2f} "
+            f"left to right, x2 from {x2_lo:.2f} to {x2_hi:.2f} bottom to top; test points edged white",
+        )
     right.line_chart(session.curves(run.history), x="step", x_label="step", height=230)
     if run.grad_norms:
         right.caption("gradient norm of each layer at the last step (before clipping)")
@@ -203,7 +209,9 @@ with st.expander("Downloads"):
     st.download_button("model (.npz, MLP.save)", lambda: export.model_bytes(net_now), export.MODEL_FILE, key="dl_model")
     st.download_button(
         "decision boundary (PNG)",
-        lambda: boundary.render_boundary(boundary.boundary_grid(run.engine.predict_proba, extent), extent, data),
+        lambda: boundary.render_boundary(
+            boundary.boundary_grid(run.engine.predict_proba, extent), extent, data, f"{data.name}, step {run.steps}"
+        ),
         "playground_boundary.png",
         "image/png",
         key="dl_png",
