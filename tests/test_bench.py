@@ -36,3 +36,19 @@ def test_bench_script_ends_with_a_json_line_of_figures(script: str, args: list[s
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert keys <= figures.keys()
     assert all(figures[k] > 0 for k in keys)
+
+
+@pytest.mark.slow
+def test_playground_bench_reports_a_median_frame_time_per_engine() -> None:
+    pytest.importorskip("torch")
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "playground_step.py"), "--frames", "20"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(figures["step_ms_median"]) == {"numpy", "torch"}
+    assert all(ms > 0 for ms in figures["step_ms_median"].values())

@@ -137,6 +137,7 @@ def live_panel() -> None:
             boundary.boundary_image(proba, extent, data),
             caption=f"decision boundary ({run.engine.name} engine): x1 from {x1_lo:.2f} to {x1_hi:.2f} "
             f"left to right, x2 from {x2_lo:.2f} to {x2_hi:.2f} bottom to top; test points edged white",
+            output_format="PNG",  # sharp points; JPEG would blur them
         )
     right.line_chart(session.curves(run.history), x="step", x_label="step", height=230)
     if run.grad_norms:
@@ -160,6 +161,7 @@ with st.expander("Hidden-unit activation maps"):
         st.image(
             boundary.hidden_maps_mosaic(maps),
             caption=f"each unit of hidden layer {layer} over the plane (first 16; blue low, red high)",
+            output_format="PNG",
         )
 
 with st.expander("Gradient check"):

@@ -1,0 +1,68 @@
+"""One playground frame: a training step plus the 100x100 decision-boundary evaluation, per engine.
+
+Workload (issue #5): MLP 2-16-16-1 (tanh, sigmoid output), float64 as the playground runs it, Adam,
+batch 32 of 200 moons points; each timed frame is ``Session.step()`` (one mini-batch: forward,
+backward, update) followed by ``boundary_grid`` (the model on 10,000 grid points). The engines
+alternate frame by frame so background noise hits both; the medians are reported.
+
+    python bench/playground_step.py [--frames 500] [--threads N]
+
+The last line of output is a JSON object with the figures.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import time
+from dataclasses import replace
+
+import torch
+from _common import environment_lines
+from threadpoolctl import threadpool_limits
+
+from backproplab.playground.boundary import boundary_grid, extent_of
+from backproplab.playground.config import EngineName, TrainConfig
+from backproplab.playground.datasets import DataSpec, make_data
+from backproplab.playground.session import Session
+
+TARGET_MS = 20.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=500, help="timed frames per engine (default 500)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for both engines")
+    args = parser.parse_args()
+
+    data = make_data(DataSpec(name="moons", n=200, noise=0.1))
+    extent = extent_of(data.X)
+    engines: tuple[EngineName, ...] = ("numpy", "torch")
+    config = TrainConfig(hidden=(16, 16), activation="tanh", output="sigmoid", optimizer="adam", batch_size=32)
+
+    torch.set_num_threads(args.threads)
+    with threadpool_limits(limits=args.threads, user_api="blas"):
+        environment = environment_lines(args.threads)
+        runs = {engine: Session(data, replace(config, engine=engine)) for engine in engines}
+        ms: dict[str, list[float]] = {engine: [] for engine in engines}
+        for frame in range(args.frames + 20):  # the first 20 frames warm up caches and allocators
+            for engine, run in runs.items():
+                start = time.perf_counter()
+                run.step()
+                boundary_grid(run.engine.predict_proba, extent, res=100)
+                if frame >= 20:
+                    ms[engine].append(1000 * (time.perf_counter() - start))
+
+    median = {engine: statistics.median(t) for engine, t in ms.items()}
+    print("playground frame: MLP 2-16-16-1 tanh/sigmoid, float64, Adam, batch 32, + 100x100 boundary")
+    print("\n".join(environment))
+    for name, t in ms.items():
+        q = statistics.quantiles(t, n=20)
+        print(f"  {name:<6} median {median[name]:6.2f} ms  (p5 {q[0]:.2f}, p95 {q[-1]:.2f}; {len(t)} frames)")
+    worst = max(median.values())
+    print(f"  target <= {TARGET_MS:g} ms median: {'met' if worst <= TARGET_MS else 'NOT met'} (slowest {worst:.2f} ms)")
+    print(json.dumps({"step_ms_median": {k: round(v, 3) for k, v in median.items()}, "threads": args.threads}))
+
+
+if __name__ == "__main__":
+    main()
