@@ -1,0 +1,112 @@
+"""Screenshot of the playground after training on spirals (the picture in the README).
+
+Starts ``streamlit run`` on a free loopback port, drives Debian's headless Chromium with Playwright:
+chooses spirals (400 points, noise 0.05), hidden layers 16, 16, 16, trains until the training
+accuracy reaches ``--accuracy`` (or ``--seconds`` pass), pauses and saves the page.
+
+    python scripts/playground_screenshot.py [--out docs/img/playground_spirals.png]
+"""
+
+import argparse
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "interactive_labs" / "m07_deep_learning" / "pytorch_training_playground_app.py"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until_healthy(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer at {url} within {seconds} s")
+
+
+def press(page: Page, key: str, keys: str, times: int) -> None:
+    """Move the slider with widget key ``key`` by pressing ``keys`` ``times`` times."""
+    page.locator(f".st-key-{key} input[type=range]").focus()
+    for _ in range(times):
+        page.keyboard.press(keys)
+    page.wait_for_timeout(800)  # let the rerun finish
+
+
+def accuracy(page: Page) -> float:
+    text = page.locator('[data-testid="stMetric"]').filter(has_text="train accuracy").first.inner_text()
+    return float(text.split()[-1].rstrip("%")) / 100
+
+
+def capture(url: str, out: Path, seconds: float, target: float) -> float:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 960})
+            page.goto(url)
+            page.locator(".st-key-boundary img").wait_for(timeout=60_000)
+            page.locator(".st-key-dataset").click()
+            page.get_by_role("option", name="spirals", exact=True).click()
+            page.wait_for_timeout(1500)
+            press(page, "noise", "ArrowLeft", 5)  # 0.10 -> 0.05
+            press(page, "n", "ArrowRight", 25)  # 200 -> 400 points
+            press(page, "steps_per_frame", "End", 1)
+            page.locator(".st-key-hidden input").fill("16, 16, 16")
+            page.keyboard.press("Enter")
+            page.wait_for_timeout(1500)
+            page.locator(".st-key-train button").click()
+            deadline = time.monotonic() + seconds
+            while accuracy(page) < target and time.monotonic() < deadline:
+                page.wait_for_timeout(500)
+            page.locator(".st-key-pause button").click()
+            page.wait_for_timeout(1500)
+            reached = accuracy(page)
+            page.locator('[data-testid="stSidebarContent"]').evaluate("element => element.scrollTo(0, 0)")
+            page.wait_for_timeout(300)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(out))
+            return reached
+        finally:
+            browser.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "playground_spirals.png")
+    parser.add_argument("--seconds", type=float, default=120, help="train at most this long (default 120)")
+    parser.add_argument("--accuracy", type=float, default=0.97, help="stop at this train accuracy (default 0.97)")
+    args = parser.parse_args(argv)
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true"]
+    cmd += ["--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(url, proc)
+        reached = capture(url, args.out, args.seconds, args.accuracy)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    print(f"wrote {args.out} (train accuracy {reached:.1%})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
