@@ -99,16 +99,14 @@ except ValueError as e:
 
 # ----- controls -----------------------------------------------------------------------------------
 cols = st.columns(4)
-if cols[0].button(
-    "train", icon=":material/play_arrow:", key="train", type="primary", disabled=run.running or run.stopped is not None
-):
-    run.start()
-if cols[1].button("pause", icon=":material/pause:", key="pause", disabled=not run.running):
-    run.pause()
-if cols[2].button("one step", key="step", disabled=run.stopped is not None):
-    run.one_step()
-if cols[3].button("reset", key="reset"):
-    run.reset()
+# callbacks run before the script, so every button below is drawn with the state after the click
+running, stopped = run.running, run.stopped is not None
+cols[0].button(
+    "train", icon=":material/play_arrow:", key="train", type="primary", on_click=run.start, disabled=running or stopped
+)
+cols[1].button("pause", icon=":material/pause:", key="pause", on_click=run.pause, disabled=not running)
+cols[2].button("one step", key="step", on_click=run.one_step, disabled=stopped)
+cols[3].button("reset", key="reset", on_click=run.reset)
 if run.stopped:
     st.warning(run.stopped)
 extent = boundary.extent_of(data.X)
