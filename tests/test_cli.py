@@ -85,6 +85,11 @@ def test_bad_arguments_give_a_clear_error_and_exit_2(capsys: pytest.CaptureFixtu
         ("gradcheck", "--tol"),
         ("shapes", "--quiz"),
         ("demo", "embedded data"),
+        ("train-cnn", "--resume"),
+        ("trace", "--hidden"),
+        ("graph", "--format"),
+        ("plots", "--only"),
+        ("check", "--impl"),
     ],
 )
 def test_every_subcommand_has_useful_help(command: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:
