@@ -108,7 +108,8 @@ def test_demo_runs_everything_and_summarises(
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "=== summary ===" in out
-    assert out.count(" pass") == 5
+    assert out.split("=== summary ===")[1].count(" pass") == 6
+    assert "summary: 19 pass, 0 fail" in out  # the module's checklist
     assert "conv1    6 filters 5x5" in out  # the LeNet shape table
     accuracy = float(out.split("test accuracy (fast on digits, 360 images): ")[1].split()[0])
     assert accuracy >= 0.98

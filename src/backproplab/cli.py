@@ -13,6 +13,7 @@ import numpy as np
 
 from backproplab import __version__
 from backproplab.checker.cli import add_parser as add_check_parser
+from backproplab.checker.cli import cmd_check
 from backproplab.cnn.lenet import lenet_spec
 from backproplab.cnn.spec import Row, parse_shape, parse_spec, shape_table
 from backproplab.demos import SOLVED_LOSS, RunResult, overfit_tiny, train_xor
@@ -163,6 +164,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ("overfit", cmd_overfit, ["overfit"]),
         ("gradcheck", cmd_gradcheck, ["gradcheck"]),
         ("shapes", cmd_shapes, ["shapes"]),
+        ("check", cmd_check, ["check"]),
         (
             "train-cnn",
             cmd_train_cnn,
@@ -271,9 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "demo",
-        help="run xor, overfit, gradcheck, the LeNet shape table and a CNN trained on digits; print a summary",
+        help="run xor, overfit, gradcheck, the LeNet shape table, the module's checklist and a CNN trained on "
+        "digits; print a summary",
         description="The main job of `make demo`: XOR, the overfit test, the gradient check, the LeNet's "
-        "shapes, and the default CNN trained with PyTorch on scikit-learn's bundled digits, checked against the "
+        "shapes, the module's completion checklist (backproplab check), and the default CNN trained with "
+        "PyTorch on scikit-learn's bundled digits, checked against the "
         "NumPy forward — all on embedded data (no network).",
     )
     p.set_defaults(func=cmd_demo)
