@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from backproplab._blas import axpy
 from backproplab._typing import FloatArray
 from backproplab._validation import as_float
 
@@ -54,18 +55,10 @@ class Optimizer:
 class SGD(Optimizer):
     """Plain gradient descent: ``p <- p - lr * g``."""
 
-    def __init__(self, lr: float) -> None:
-        super().__init__(lr)
-        self._scratch: list[FloatArray] = []
-
-    def _init_state(self, params: Sequence[FloatArray]) -> None:
-        self._scratch = [np.empty_like(p) for p in params]
-
     def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
         self._check(params, grads)
-        for p, g, lr_g in zip(params, grads, self._scratch, strict=True):
-            np.multiply(g, self.lr, out=lr_g)  # lr * g into a buffer kept between steps, not a new array
-            p -= lr_g
+        for p, g in zip(params, grads, strict=True):
+            axpy(-self.lr, g, p)  # p -= lr * g in one pass over memory where NumPy's BLAS allows (_blas.py)
 
 
 class Momentum(Optimizer):
@@ -90,7 +83,7 @@ class Momentum(Optimizer):
         for p, g, v in zip(params, grads, self.velocity, strict=True):
             v *= self.beta
             v += g
-            p -= self.lr * (g + self.beta * v if self.nesterov else v)
+            axpy(-self.lr, g + self.beta * v if self.nesterov else v, p)
 
 
 class Adam(Optimizer):
