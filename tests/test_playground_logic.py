@@ -450,3 +450,21 @@ def test_the_playground_command_says_when_streamlit_is_missing(
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     assert cmd_playground(parse(build_parser(), ["playground"])) == 1
     assert "needs Streamlit, which is not installed" in capsys.readouterr().err
+
+
+def test_playground_help_says_what_it_opens_before_streamlits_own_help(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[list[str]] = []
+
+    def call(cmd: list[str]) -> int:
+        seen.append(cmd)
+        return 0
+
+    monkeypatch.setattr(subprocess, "call", call)
+    args = parse(build_parser(), ["playground", "--help"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: backproplab playground")
+    assert "pytorch_training_playground_app.py" in out
+    assert seen == [streamlit_command(["--help"])]  # streamlit run's help follows

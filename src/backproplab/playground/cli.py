@@ -22,6 +22,15 @@ def cmd_playground(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if "-h" in args.args or "--help" in args.args:
+        print(
+            "usage: backproplab playground [STREAMLIT RUN OPTIONS]\n\n"
+            "Open the training playground in the browser: the same page as\n"
+            "  streamlit run interactive_labs/m07_deep_learning/pytorch_training_playground_app.py\n"
+            "Options go to streamlit run, e.g. --server.port 8502 --server.headless true.\n"
+            "streamlit run's own help follows.\n",
+            flush=True,
+        )
     try:
         return subprocess.call(streamlit_command(args.args))
     except KeyboardInterrupt:  # Ctrl-C stops the server: a normal way to leave
