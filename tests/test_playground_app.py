@@ -123,6 +123,18 @@ def test_changing_a_setting_starts_the_network_over() -> None:
     assert _session(at).config.activation == "relu"
 
 
+def test_a_new_learning_rate_applies_to_the_run_in_progress() -> None:
+    at = _page()
+    at.button(key="step").click().run()
+    at.button(key="step").click().run()
+    at.select_slider(key="lr").set_value(0.3).run()
+    assert _shown(at)["step"] == "2"  # the run goes on from where it was
+    assert _session(at).config.lr == 0.3
+    at.button(key="step").click().run()
+    assert _shown(at)["step"] == "3"
+    assert not at.exception
+
+
 def test_a_bad_hidden_layer_setting_shows_the_limit() -> None:
     at = _page()
     at.text_input(key="hidden").input("8, 8, 8, 8, 8, 8, 8").run()

@@ -17,6 +17,7 @@ from backproplab.playground.config import (
     MAX_HIDDEN_LAYERS,
     MAX_UNITS,
     OPTIMIZERS,
+    EngineName,
     OptimizerName,
     OutputName,
     TrainConfig,
@@ -308,16 +309,56 @@ def test_the_gradient_check_of_the_current_weights_passes() -> None:
     assert all(r.band in ("good", "ok") for r in results)
 
 
-def test_the_page_keeps_its_session_until_a_setting_changes() -> None:
+def test_the_page_keeps_its_session_until_a_setting_of_the_network_changes() -> None:
     store: dict[str, object] = {}
     data = make_data(XOR)
     first = current_session(store, "xor", data, TrainConfig())
     first.advance(3)
     assert current_session(store, "xor", data, TrainConfig()) is first
-    changed = current_session(store, "xor", data, TrainConfig(lr=0.1))
+    changed = current_session(store, "xor", data, TrainConfig(hidden=(4,)))
     assert changed is not first
     assert changed.steps == 0
-    assert current_session(store, "moons", data, TrainConfig(lr=0.1)) is not changed
+    assert current_session(store, "moons", data, TrainConfig(hidden=(4,))) is not changed
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_learning_rate_batch_size_and_clipping_change_the_run_in_progress(engine: EngineName) -> None:
+    store: dict[str, object] = {}
+    data = make_data(XOR)
+    run = current_session(store, "xor", data, TrainConfig(engine=engine, optimizer="momentum"))
+    run.advance(5)
+    weights = run.engine.weights()
+    retuned = TrainConfig(engine=engine, optimizer="momentum", lr=0.3, batch_size=2, clip=0.5)
+    assert current_session(store, "xor", data, retuned) is run
+    assert (run.steps, run.config) == (5, retuned)
+    assert all(np.array_equal(a, b) for a, b in zip(run.engine.weights(), weights, strict=True))
+    cursor = run._cursor
+    run.advance(1)
+    assert run._cursor in (cursor + 2, 2)  # a batch of 2 (or the first of a new epoch)
+    assert run.engine.clip == 0.5  # type: ignore[attr-defined]
+    if engine == "numpy":
+        assert run.engine.optimizer.lr == 0.3  # type: ignore[attr-defined]
+    else:
+        assert [g["lr"] for g in run.engine.optimizer.param_groups] == [0.3]  # type: ignore[attr-defined]
+
+
+def test_both_engines_stay_equal_across_a_change_of_learning_rate() -> None:
+    data = make_data(XOR)
+    losses = {}
+    for engine in ("numpy", "torch"):
+        run = Session(data, TrainConfig(engine=engine, optimizer="adam", lr=0.01))
+        run.advance(20)
+        run.retune(TrainConfig(engine=engine, optimizer="adam", lr=0.1, batch_size=8, clip=1.0))
+        run.advance(20)
+        losses[engine] = run.step_losses
+    assert losses["numpy"][20:] != losses["numpy"][:20]
+    np.testing.assert_allclose(losses["numpy"], losses["torch"], atol=1e-5)
+
+
+def test_a_run_refuses_to_retune_anything_but_rate_batch_and_clipping() -> None:
+    run = Session(make_data(XOR), TrainConfig())
+    with pytest.raises(ValueError, match="only the learning rate, batch size and clipping"):
+        run.retune(TrainConfig(hidden=(3,)))
 
 
 def test_curves_are_thinned_to_at_most_max_points_keeping_first_and_last() -> None:

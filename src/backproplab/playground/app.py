@@ -67,7 +67,7 @@ output = side.selectbox("output", config.OUTPUTS if data.n_classes == 2 else ("s
 init_seed = side.number_input("initialisation seed", 0, 2**31 - 1, 0, key="seed")
 side.header("Training")
 optimizer = side.selectbox("optimizer", config.OPTIMIZERS, index=2, key="optimizer")
-lr = side.select_slider("learning rate", LEARNING_RATES, 0.03, key="lr")
+lr = side.select_slider("learning rate", LEARNING_RATES, 0.03, key="lr", help="applies from the next step")
 batch_size = side.number_input("batch size", 1, config.MAX_BATCH, 32, key="batch_size")
 clip = (
     side.number_input("clip gradient norm at", 0.01, 100.0, 1.0, key="clip")
@@ -79,6 +79,7 @@ engine = side.radio("engine", config.ENGINES if torch_reason is None else ("nump
 if torch_reason is not None:
     side.caption(f"The PyTorch engine is disabled: {torch_reason}")
 steps_per_frame = side.slider("steps per update", 1, 200, 10, key="steps_per_frame")
+side.caption("Learning rate, batch size and clipping apply to the run in progress; other settings start over.")
 
 try:
     train_config = config.TrainConfig(

@@ -48,6 +48,10 @@ class Engine(Protocol):
         """Copies of the parameters in :attr:`MLP.params` order: ``W1: (2, h1)``, ``b1: (h1,)``, ..."""
         ...
 
+    def retune(self, lr: float, clip: float | None) -> None:
+        """Use learning rate ``lr`` and clipping norm ``clip`` from the next step on (the optimizer keeps its state)."""
+        ...
+
 
 def initial_mlp(config: TrainConfig, n_classes: int) -> MLP:
     """The float64 network both engines start from (its weights depend on ``config.seed`` only)."""
@@ -106,6 +110,9 @@ class NumpyEngine:
 
     def weights(self) -> list[FloatArray]:
         return [p.copy() for p in self.net.params]
+
+    def retune(self, lr: float, clip: float | None) -> None:
+        self.optimizer.lr, self.clip = lr, clip
 
 
 def torch_unavailable_reason() -> str | None:
@@ -177,6 +184,11 @@ class TorchEngine:
 
     def weights(self) -> list[FloatArray]:
         return [p.detach().numpy().copy() for p in self.params]
+
+    def retune(self, lr: float, clip: float | None) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.clip = clip
 
 
 def make_engine(config: TrainConfig, n_classes: int) -> Engine:

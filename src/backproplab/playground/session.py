@@ -81,6 +81,15 @@ class Session:
         self.running = False
         self.advance(1)
 
+    def retune(self, config: TrainConfig) -> None:
+        """Take ``config``'s learning rate, batch size and clipping from the next step on, keeping the
+        weights, the optimizer's state and the history; any other difference raises ``ValueError``."""
+        config.validate(self.data.n_classes)
+        if _structure(config) != _structure(self.config):
+            raise ValueError("only the learning rate, batch size and clipping change during a run; reset for others")
+        self.config = config
+        self.engine.retune(config.lr, config.clip)
+
     # ----- training -----------------------------------------------------------------------------
     def _next_batch(self) -> IntArray:
         """Indices of the next mini-batch: a new permutation of the training set every epoch."""
@@ -172,14 +181,26 @@ def engine_agreement(data: Data, config: TrainConfig, steps: int) -> Agreement:
     return Agreement(steps, losses["numpy"], losses["torch"])
 
 
+def _structure(config: TrainConfig) -> TrainConfig:
+    """``config`` without the settings a run may change as it goes (learning rate, batch size, clipping)."""
+    return replace(config, lr=1.0, batch_size=1, clip=None)
+
+
 def current_session(store: MutableMapping[Any, Any], data_id: str, data: Data, config: TrainConfig) -> Session:
-    """The :class:`Session` kept in ``store`` (a page's ``st.session_state``) if it trains ``config`` on
-    the data named ``data_id``; otherwise a new one, stored there. Changing any setting starts over."""
+    """The :class:`Session` kept in ``store`` (a page's ``st.session_state``) if it trains ``config``'s
+    network on the data named ``data_id``; otherwise a new one, stored there.
+
+    As in other playgrounds, a new learning rate, batch size or clipping norm applies to the run in
+    progress from its next step; any other setting (data, layers, activation, seed, optimizer,
+    engine) starts over from the initial weights.
+    """
     session = store.get("session")
-    if not isinstance(session, Session) or store.get("session_id") != (data_id, config):
+    if not isinstance(session, Session) or store.get("session_id") != (data_id, _structure(config)):
         session = Session(data, config)
         store["session"] = session
-        store["session_id"] = (data_id, config)
+        store["session_id"] = (data_id, _structure(config))
+    elif session.config != config:
+        session.retune(config)
     return session
 
 
