@@ -86,6 +86,31 @@ def test_each_learner_file_fails_exactly_its_mistake_with_its_hint(
     assert code == (1 if expected else 0)
 
 
+@pytest.mark.slow
+def test_the_seeds_own_solutions_pass_every_check_they_attempt(capsys: pytest.CaptureFixture[str]) -> None:
+    code, results = check_json(capsys, "--impl", str(SOLUTIONS / "seed_solutions.py"))
+    assert code == 0
+    assert {r.id for r in results.values() if r.status != "pass"} == {"cnn_vs_torch"}  # the seed has no conv forward
+    assert results["cnn_vs_torch"].status == "not attempted"
+
+
+def test_the_seeds_failing_assert_at_import_is_explained_once_with_the_erratum(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = (SOLUTIONS / "seed_solutions.py").read_text()
+    disabled = "# assert abs(w_adam - 3.0) < 1e-2  <- the seed's line, disabled"
+    assert disabled in source
+    path = tmp_path / "pasted_from_the_seed.py"
+    path.write_text(source.replace(disabled, "assert abs(w_adam - 3.0) < 1e-2  #"))
+    assert main(["check", "--impl", str(path), "--exercise", "7.1"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("hint:") == 1  # five checks, one explanation
+    assert out.count("(the same as above)") == 4
+    assert "raised AssertionError at" in out
+    assert 'move your own tests under `if __name__ == "__main__":`' in out
+    assert "docs/errata.md" in out
+
+
 def test_missing_n_is_caught_by_the_gradient_check_as_a_factor_n(capsys: pytest.CaptureFixture[str]) -> None:
     code, results = check_json(capsys, "--impl", str(SOLUTIONS / "broken_missing_n.py"), "--exercise", "7.4")
     assert code == 1

@@ -126,8 +126,25 @@ def exception_report(exc: BaseException) -> tuple[str, str]:
         outside = [f for f in frames if not f.filename.startswith(_library_dirs())]
         frame = outside[-1] if outside else (frames[-1] if frames else None)
         where = f"{frame.filename}, line {frame.lineno}, in {frame.name}: {frame.line}" if frame else "unknown place"
-    detail = f"{type(exc).__name__}: {exc}"
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__  # a bare assert has no message
     return detail, f"your code raised {detail} at {where}"
+
+
+def import_error_report(exc: BaseException) -> tuple[str, str]:
+    """``(detail, hint)`` for an exception raised while importing the learner's file (every check needs it)."""
+    detail, hint = exception_report(exc)
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames and frames[-1].name == "<module>":  # the file's own top-level code, not a function it defines
+        hint += (
+            ". Importing your file runs its top-level code: move your own tests under "
+            '`if __name__ == "__main__":` so the checker can import the functions'
+        )
+        if isinstance(exc, AssertionError) and "adam" in (frames[-1].line or ""):
+            hint += (
+                " (exercise 7.6's assert fails as the seed prints it: 50 Adam steps of lr 0.2 end at 2.966;"
+                " see docs/errata.md)"
+            )
+    return detail, hint
 
 
 def watched(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:

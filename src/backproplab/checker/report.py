@@ -26,11 +26,17 @@ def format_text(label: str, results: Sequence[Result], timeout: float) -> str:
     """The report as lines: one per check, its hint under it, then the summary and the verdict."""
     lines = [f"backproplab check: {label}, {len(results)} checks, time limit {timeout:g} s each"]
     width = max((len(r.id) for r in results), default=0)
+    previous: Result | None = None
     for r in results:
         status = r.status if r.status in ("pass", "not attempted") else r.status.upper()
-        lines.append(f"  {r.exercise:<12} {r.id:<{width}}  {status:<13}  {r.detail}")
-        if r.hint:
-            lines.append(f"  {'':<12} {'':<{width}}  {'':<13}  hint: {r.hint}")
+        if previous is not None and r.hint and (r.detail, r.hint) == (previous.detail, previous.hint):
+            # a file that does not import fails every check the same way: say it once
+            lines.append(f"  {r.exercise:<12} {r.id:<{width}}  {status:<13}  (the same as above)")
+        else:
+            lines.append(f"  {r.exercise:<12} {r.id:<{width}}  {status:<13}  {r.detail}")
+            if r.hint:
+                lines.append(f"  {'':<12} {'':<{width}}  {'':<13}  hint: {r.hint}")
+        previous = r
     summary = ", ".join(f"{n} {status}" for status, n in counts(results).items())
     lines.append(f"summary: {summary}")
     if not any(r.status != "not attempted" for r in results):

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from typing import Any
 
 from backproplab.checker.checks import BY_ID, FUNCTION_NAMES, run_one
-from backproplab.checker.hints import exception_report
+from backproplab.checker.hints import import_error_report
 from backproplab.checker.learner import load
 
 
@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         impl = load(spec, FUNCTION_NAMES)
     except Exception as e:  # a SyntaxError or a crash at import time: every check reports it
-        detail, hint = exception_report(e)
+        detail, hint = import_error_report(e)
         send("loaded", error=detail, hint=hint)
         return 0
     send("loaded", label=impl.label, found=sorted(impl.functions))
