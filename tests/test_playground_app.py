@@ -135,6 +135,23 @@ def test_a_new_learning_rate_applies_to_the_run_in_progress() -> None:
     assert not at.exception
 
 
+def test_hidden_unit_maps_follow_the_training() -> None:
+    at = _page()
+    at.toggle(key="show_maps").set_value(True).run()
+    assert at.selectbox(key="maps_layer").options == ["1", "2"]  # the default network: 8, 8
+    maps = [i for i in at.get("image") if "each unit of hidden layer 1" in str(i.proto)]
+    assert len(maps) == 1
+    before = maps[0].proto.imgs[0].url
+    at.slider(key="steps_per_frame").set_value(50)
+    _train(at, frames=2)
+    after = [i for i in at.get("image") if "each unit of hidden layer 1" in str(i.proto)]
+    assert after
+    assert after[0].proto.imgs[0].url != before  # a new picture: the units changed while training
+    at.selectbox(key="maps_layer").set_value(2).run()
+    assert any("each unit of hidden layer 2" in str(i.proto) for i in at.get("image"))
+    assert not at.exception
+
+
 def test_a_bad_hidden_layer_setting_shows_the_limit() -> None:
     at = _page()
     at.text_input(key="hidden").input("8, 8, 8, 8, 8, 8, 8").run()

@@ -115,7 +115,8 @@ extent = boundary.extent_of(data.X)
 
 @st.fragment(run_every=FRAME_S if run.running else None)
 def live_panel() -> None:
-    """Metrics, boundary, curves and gradient norms; while running, each rerun trains a little first."""
+    """Metrics, boundary, curves, gradient norms and hidden-unit maps; while running, each rerun trains a
+    little first."""
     if run.running:
         run.advance(steps_per_frame, STEP_BUDGET_S)
         if not run.running:  # it stopped itself: a full rerun turns the timer off and shows why
@@ -146,23 +147,22 @@ def live_panel() -> None:
             x="layer",
             height=160,
         )
+    with st.expander("Hidden-unit activation maps"):  # inside the fragment: the maps follow the training
+        if not train_config.hidden:
+            st.write("No hidden layers: the network is a linear classifier.")
+        elif st.toggle("show the maps", key="show_maps"):
+            layer = st.selectbox("hidden layer", range(1, len(train_config.hidden) + 1), key="maps_layer")
+            maps = boundary.hidden_maps(run.mlp(), extent)[layer - 1]
+            st.image(
+                boundary.hidden_maps_mosaic(maps),
+                caption=f"each unit of hidden layer {layer} over the plane (first 16; blue low, red high)",
+                output_format="PNG",
+            )
 
 
 live_panel()
 
 # ----- looking inside -----------------------------------------------------------------------------
-with st.expander("Hidden-unit activation maps"):
-    if not train_config.hidden:
-        st.write("No hidden layers: the network is a linear classifier.")
-    elif st.toggle("show the maps (updated when the page reruns, e.g. on pause)", key="show_maps"):
-        layer = st.selectbox("hidden layer", range(1, len(train_config.hidden) + 1), key="maps_layer")
-        maps = boundary.hidden_maps(run.mlp(), extent)[layer - 1]
-        st.image(
-            boundary.hidden_maps_mosaic(maps),
-            caption=f"each unit of hidden layer {layer} over the plane (first 16; blue low, red high)",
-            output_format="PNG",
-        )
-
 with st.expander("Gradient check"):
     st.write("Backprop's gradients against five-point finite differences, on the current weights.")
     if st.button("run the gradient check", key="gradcheck"):
