@@ -6,11 +6,13 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backproplab import graph
+from backproplab.activations import sigmoid
 from backproplab.cli import main
 from backproplab.neural_network import MLP
 
@@ -85,7 +87,7 @@ def test_gradient_edges_run_every_forward_edge_backwards_with_their_deltas() -> 
         ([2, 0, 1], "relu", "sigmoid", "all >= 1"),
         ([2, 3, 1], "gelu", "sigmoid", "activation: expected one of relu"),
         ([2, 3, 1], "relu", "softmax", "softmax output needs >= 2 units"),
-        ([2, 3, 1], "relu", "hinge", "output: expected one of sigmoid"),
+        ([2, 3, 1], "relu", "hinge", "output: expected one of softmax, sigmoid, linear"),
     ],
 )
 def test_bad_architectures_raise_naming_what_was_expected(
@@ -162,3 +164,37 @@ def test_the_learning_commands_have_useful_help(
         main([command, "--help"])
     assert exit_info.value.code == 0
     assert expected in capsys.readouterr().out
+
+
+def test_a_sigmoid_output_of_several_units_divides_by_every_output() -> None:
+    """The label must match the core's gradient: BCE's mean runs over N * d_out numbers."""
+    net = MLP([2, 3, 2], output="sigmoid", seed=0, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((5, 2)), rng.integers(0, 2, (5, 2)).astype(float)
+    logits = net.forward(X)
+    _, dlogits = net.loss(logits, y)
+    np.testing.assert_allclose(dlogits, (sigmoid(logits) - y) / (5 * 2), rtol=1e-12)
+    labels = {e.label for e in graph.mlp_graph([2, 3, 2], "relu", "sigmoid").edges if e.gradient}
+    assert "dZ2 = (P - y) / (N * 2)" in labels
+    assert "dZ2 = (P - y) / N" in {e.label for e in graph.mlp_graph([2, 3, 1], "relu", "sigmoid").edges}
+
+
+@pytest.mark.parametrize("fmt", ["dot", "svg"])
+def test_writing_into_a_missing_folder_names_it_and_writes_nothing(
+    fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "no" / f"g.{fmt}"
+    assert main(["graph", "--format", fmt, "--out", str(out)]) == 2
+    assert f"its folder {out.parent} does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_dot_that_hangs_is_stopped_with_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def hang(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+        raise subprocess.TimeoutExpired(cmd, 0.1)
+
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/dot")
+    monkeypatch.setattr(subprocess, "run", hang)
+    with pytest.raises(RuntimeError, match=r"dot -Tsvg did not finish within 0.1 s"):
+        graph.render("digraph {}", "svg", tmp_path / "g.svg", timeout=0.1)
+    assert not (tmp_path / "g.svg").exists()

@@ -15,11 +15,13 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args
 
 from backproplab._io import atomic_write
+from backproplab.neural_network import Activation, Output
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
-OUTPUTS = ("sigmoid", "softmax", "linear")
+ACTIVATIONS: tuple[str, ...] = get_args(Activation)  # the MLP's own choices, so the two cannot drift apart
+OUTPUTS: tuple[str, ...] = get_args(Output)
 FORMATS = ("dot", "svg", "png")
 # each activation's local derivative, written with the names of its input {Z} and output {A}
 _DERIVATIVE = {
@@ -115,12 +117,14 @@ def _add_loss(g: Graph, Z: str, d_out: int, output: str) -> None:
     loss = "-mean(y log P + (1 - y) log(1 - P))" if output == "sigmoid" else "-mean(log P[n, y_n])"
     g.nodes += [GraphNode("P", out, "value", f"{output}({Z})"), GraphNode("L", "()", "loss", loss)]
     target = "y" if output == "sigmoid" else "onehot(y)"
+    # the mean runs over every output of every sample: N * d_out of them for sigmoid units, N for softmax rows
+    count = f"(N * {d_out})" if output == "sigmoid" and d_out > 1 else "N"
     g.edges += [
         Edge(Z, "P"),
         Edge("P", "L"),
         Edge("y", "L"),
         Edge("L", "P", True, "dL/dP"),
-        Edge("P", Z, True, f"d{Z} = (P - {target}) / N"),
+        Edge("P", Z, True, f"d{Z} = (P - {target}) / {count}"),
     ]
 
 
@@ -160,18 +164,23 @@ def to_dot(graph: Graph) -> str:
 def render(dot_text: str, fmt: str, path: str | Path, timeout: float = 60.0) -> Path:
     """Draw ``dot_text`` as ``fmt`` (``"svg"`` or ``"png"``) into ``path``, atomically, with Graphviz's ``dot``.
 
-    Raises ``FileNotFoundError`` naming the missing executable when ``dot`` is not installed, and
-    ``RuntimeError`` with dot's message when it rejects the text.
+    Raises ``FileNotFoundError`` naming the missing executable when ``dot`` is not installed,
+    ``RuntimeError`` with dot's message when it rejects the text or hangs, and ``ValueError`` when the
+    folder of ``path`` does not exist.
     """
     if fmt not in ("svg", "png"):
         raise ValueError(f"format: expected 'svg' or 'png', got {fmt!r}")
+    _check_folder(Path(path))
     exe = shutil.which("dot")
     if exe is None:
         raise FileNotFoundError(
             f"rendering {fmt} needs Graphviz's `dot` executable, which is not on PATH "
             "(apt-get install graphviz, brew install graphviz); --format dot needs nothing"
         )
-    done = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode(), capture_output=True, timeout=timeout)
+    try:
+        done = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode(), capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"dot -T{fmt} did not finish within {timeout:g} s") from None
     if done.returncode != 0:
         raise RuntimeError(f"dot -T{fmt} failed ({done.returncode}): {done.stderr.decode(errors='replace').strip()}")
     target = Path(path)
@@ -180,9 +189,15 @@ def render(dot_text: str, fmt: str, path: str | Path, timeout: float = 60.0) -> 
     return target
 
 
+def _check_folder(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise ValueError(f"{path}: its folder {path.parent} does not exist")
+
+
 def write_text(dot_text: str, path: str | Path) -> Path:
-    """Write DOT text to ``path``, atomically."""
+    """Write DOT text to ``path``, atomically (``ValueError`` if its folder does not exist)."""
     target = Path(path)
+    _check_folder(target)
     with atomic_write(target) as f:
         f.write(dot_text.encode())
     return target
