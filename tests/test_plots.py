@@ -1,5 +1,6 @@
 """The figures: the numbers behind them, and PNG files that exist, open and have real content."""
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -122,3 +123,18 @@ def test_plots_command_writes_every_figure_with_a_trained_lenet(
     assert source.startswith("weights trained 15 epochs with PyTorch, test accuracy")
     accuracy = float(source.rsplit(" ", 1)[1].rstrip("%")) / 100
     assert accuracy > 0.85
+
+
+def test_drawing_figures_never_touches_pyplot_or_the_backend(tmp_path: Path) -> None:
+    """A notebook that imports backproplab.plots keeps its own backend and open figures."""
+    code = (
+        "import sys, matplotlib\n"
+        "before = dict.__getitem__(matplotlib.rcParams, 'backend')  # reading rcParams['backend'] imports pyplot\n"
+        "import backproplab.plots as p\n"
+        f"p.write_figure('activations', {str(tmp_path)!r})\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
+        "assert dict.__getitem__(matplotlib.rcParams, 'backend') == before\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "activations.png").stat().st_size > 10_000

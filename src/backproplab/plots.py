@@ -1,4 +1,4 @@
-"""The module's figures, drawn with matplotlib (Agg) and written atomically as PNG files.
+"""The module's figures, drawn with matplotlib and written atomically as PNG files.
 
 Each figure in :data:`FIGURES` is computed with the core (activations, ``MLP``, the optimizers, the
 NumPy LeNet) and drawn by one function; :func:`write_figure` saves one, :func:`write_figures`
@@ -12,10 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display needed
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure as MplFigure
 
@@ -114,7 +110,8 @@ def lenet_for_digits(train: bool = True) -> tuple[SpecNet, str]:
 
 def activations_figure() -> MplFigure:
     z = np.linspace(-5, 5, 501)
-    fig, (ax_f, ax_d) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+    fig = MplFigure(figsize=(9, 3.4), layout="constrained")
+    (ax_f, ax_d) = fig.subplots(1, 2)
     for name, f, df in (("sigmoid", sigmoid, sigmoid_deriv), ("ReLU", relu, relu_deriv), ("tanh", tanh, tanh_deriv)):
         ax_f.plot(z, f(z), label=name)
         ax_d.plot(z, df(z), label=f"{name}'")
@@ -142,7 +139,8 @@ def xor_figure() -> MplFigure:
     result = train_xor()
     gx, gy = np.meshgrid(np.linspace(-0.5, 1.5, 201), np.linspace(-0.5, 1.7, 221))
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    fig, (ax_line, ax_mlp) = plt.subplots(1, 2, figsize=(9, 4.6), layout="constrained")
+    fig = MplFigure(figsize=(9, 4.6), layout="constrained")
+    (ax_line, ax_mlp) = fig.subplots(1, 2)
     side = (grid @ w > b).reshape(gx.shape)
     ax_line.contourf(gx, gy, side, levels=[-0.5, 0.5, 1.5], alpha=0.25, colors=["C0", "C1"])
     ax_line.contour(gx, gy, side.astype(float), levels=[0.5], colors="k", linewidths=1)
@@ -156,7 +154,8 @@ def xor_figure() -> MplFigure:
 
 
 def optimizers_figure() -> MplFigure:
-    fig, ax = plt.subplots(figsize=(7, 3.8), layout="constrained")
+    fig = MplFigure(figsize=(7, 3.8), layout="constrained")
+    ax = fig.subplots()
     for label, w in quadratic_trajectories().items():
         ax.plot(w, label=label)
     ax.axhline(3.0, color="k", linestyle=":", label="minimum w = 3")
@@ -172,7 +171,8 @@ def training_curves_figure() -> MplFigure:
     for label, opt in (("Adam lr=0.01", Adam(0.01)), ("SGD lr=0.1", SGD(0.1))):
         net = MLP([2, 16, 16, 2], hidden_activation="relu", output="softmax", seed=0)
         runs[label] = net.fit(X, y, optimizer=opt, epochs=150, batch_size=32, verbose=False)
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.6), layout="constrained")
+    fig = MplFigure(figsize=(9, 3.6), layout="constrained")
+    (ax_loss, ax_acc) = fig.subplots(1, 2)
     for label, history in runs.items():
         ax_loss.plot(range(1, len(history.loss) + 1), history.loss, label=label)
         ax_acc.plot(range(1, len(history.accuracy) + 1), history.accuracy, label=label)
@@ -191,7 +191,7 @@ def feature_maps_figure(train: bool = True) -> MplFigure:
     x, label = data.x_test[:1], int(data.y_test[0])  # (1, 1, 8, 8)
     acts = dict(net.activations(x))
     shown = ["relu1", "pool1", "relu2", "pool2"]
-    fig = plt.figure(figsize=(10, 6.5), layout="constrained")
+    fig = MplFigure(figsize=(10, 6.5), layout="constrained")
     rows = fig.subfigures(len(shown) + 1, 1, height_ratios=[1.6] + [1.0] * len(shown))
     assert isinstance(rows, np.ndarray)  # only a 1x1 grid would come back as a bare SubFigure
     ax_in, ax_out = rows[0].subplots(1, 2, width_ratios=[1, 3])
@@ -230,12 +230,13 @@ FIGURES: dict[str, Figure] = {
 
 
 def save_png(fig: MplFigure, path: Path) -> Path:
-    """Write ``fig`` to ``path`` as PNG, atomically, and close it."""
-    try:
-        with atomic_write(path) as f:
-            fig.savefig(f, format="png", dpi=DPI, bbox_inches="tight")
-    finally:
-        plt.close(fig)
+    """Write ``fig`` to ``path`` as PNG, atomically.
+
+    The figures are plain ``Figure`` objects, never registered with pyplot: importing this module
+    leaves a notebook's backend alone, and nothing stays open when drawing fails.
+    """
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=DPI, bbox_inches="tight")
     return path
 
 
