@@ -62,3 +62,20 @@ def test_no_second_blas_thread_pool_is_loaded() -> None:
     axpy(1.0, np.ones(MIN_SIZE, np.float32), np.ones(MIN_SIZE, np.float32))
     after = sorted(lib["filepath"] for lib in threadpool_info() if lib["user_api"] == "blas")
     assert after == before
+
+
+@pytest.mark.skipif(not _blas.FAST, reason="NumPy here does not bundle OpenBLAS: only the fallback exists")
+def test_large_contiguous_updates_take_the_blas_path_and_small_ones_do_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = _blas._AXPY[np.dtype(np.float32)]
+
+    def spy(n: int, alpha: float, x: int, incx: int, y: int, incy: int) -> None:
+        calls.append(n)
+        real(n, alpha, x, incx, y, incy)
+
+    monkeypatch.setitem(_blas._AXPY, np.dtype(np.float32), spy)
+    big, small = np.ones((784, 256), np.float32), np.ones(10, np.float32)
+    axpy(-0.5, big.copy(), big)
+    axpy(-0.5, small.copy(), small)
+    assert calls == [784 * 256]
+    assert big[0, 0] == small[0] == 0.5
