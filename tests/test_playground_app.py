@@ -7,12 +7,18 @@ every one of those runs and advances the session, so a few runs stand for a few 
 import sys
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+import streamlit
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
-from backproplab.playground.datasets import to_csv
-from backproplab.playground.session import Session
+from backproplab.neural_network import MLP
+from backproplab.playground import export
+from backproplab.playground.datasets import parse_csv
+from backproplab.playground.session import Session, format_loss
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "src" / "backproplab" / "playground" / "app.py"
@@ -186,8 +192,39 @@ def test_gradient_check_and_engine_agreement_buttons_show_their_numbers() -> Non
     assert list(table["param"]) == ["W1", "b1", "W2", "b2", "W3", "b3"]
     assert all(float(e) < 1e-6 for e in table["max rel error"])
     at.button(key="agree").click().run()
-    gap = next(m for m in at.metric if m.label.startswith("max |loss NumPy - loss PyTorch|"))
+    gap = next(m for m in at.metric if m.label.startswith("largest relative gap |NumPy - PyTorch|"))
     assert float(gap.value) < 1e-10
+    assert not at.warning  # nothing stopped the replay
+
+
+@pytest.mark.slow
+def test_a_diverging_run_shows_its_real_loss_and_why_it_stopped() -> None:
+    pytest.importorskip("torch")
+    at = _page()
+    at.selectbox(key="dataset").set_value("moons").run()
+    at.selectbox(key="activation").set_value("relu")
+    at.selectbox(key="output").set_value("sigmoid")
+    at.text_input(key="hidden").input("64, 64, 64")
+    at.selectbox(key="optimizer").set_value("sgd")
+    at.select_slider(key="lr").set_value(3.0)
+    at.run()
+    for _ in range(6):
+        at.button(key="step").click().run()
+    shown, run = _shown(at), _session(at)
+    assert shown["step"] == "6"
+    assert float(shown["train loss"]) > 1e6  # the real loss: a clipped one stayed below 34.5
+    assert shown["train loss"] == format_loss(run.history[-1].train_loss)
+    at.slider(key="steps_per_frame").set_value(50)
+    _train(at, frames=2)
+    assert run.stopped is not None
+    assert any("training diverged" in w.value for w in at.warning)
+    assert at.button(key="train").disabled
+    at.toggle(key="show_maps").set_value(True).run()  # the pictures of a broken network still draw
+    assert not at.exception
+    at.button(key="agree").click().run()
+    assert any("the replay stopped at step" in w.value for w in at.warning)
+    assert float(next(m for m in at.metric if m.label.startswith("largest relative gap")).value) < 1e-6
+    assert not at.exception
 
 
 def test_without_torch_the_page_runs_on_numpy_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -208,14 +245,42 @@ def test_the_seeds_app_path_opens_the_same_page() -> None:
     assert not at.exception
 
 
-def test_downloads_offer_model_picture_script_and_data() -> None:
+def test_downloads_offer_model_picture_script_and_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    offered: dict[str, Any] = {}  # label -> what the page hands the download button (bytes, str or a callable)
+    button = DeltaGenerator.download_button
+
+    def recording(dg: DeltaGenerator, label: str, data: Any, *args: Any, **kwargs: Any) -> Any:
+        offered[label] = data
+        return button(dg, label, data, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", recording)  # st.sidebar.download_button
+    monkeypatch.setattr(streamlit, "download_button", lambda *a, **k: recording(streamlit._main, *a, **k))
     at = _page()
-    labels = {b.proto.label for b in at.get("download_button")}
-    assert labels == {
-        "download the data (CSV)",
-        "model (.npz, MLP.save)",
-        "decision boundary (PNG)",
-        "evaluation script (.py)",
-    }
-    data = _session(at).data
-    assert to_csv(data.X, data.y).startswith(b"x1,x2,label\n")
+    at.button(key="step").click().run()
+    assert (
+        {b.proto.label for b in at.get("download_button")}
+        == set(offered)
+        == {
+            "download the data (CSV)",
+            "model (.npz, MLP.save)",
+            "decision boundary (PNG)",
+            "evaluation script (.py)",
+        }
+    )
+    run = _session(at)
+
+    def fetch(label: str) -> Any:
+        data = offered[label]
+        return data() if callable(data) else data  # a callable runs when the button is clicked
+
+    (tmp_path / export.MODEL_FILE).write_bytes(fetch("model (.npz, MLP.save)"))
+    net = MLP.load(tmp_path / export.MODEL_FILE)
+    for ours, theirs in zip(net.params, run.engine.weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)  # the weights after the step, not the initial ones
+    csv = parse_csv(fetch("download the data (CSV)"), test_fraction=0.0)
+    assert csv.X_train.shape == run.data.X.shape
+    assert fetch("decision boundary (PNG)").startswith(b"\x89PNG\r\n\x1a\n")
+    script = fetch("evaluation script (.py)")
+    compile(script, "evaluate_playground_model.py", "exec")  # valid Python
+    assert f"EXPECTED_ACCURACY = {net.accuracy(run.data.X, run.data.y)!r}" in script
+    assert not at.exception

@@ -1,6 +1,7 @@
 """The playground's logic without Streamlit: data, CSV checks, engines, session, pictures, exports."""
 
 import importlib.util
+import math
 import subprocess
 import sys
 from dataclasses import replace
@@ -27,10 +28,13 @@ from backproplab.playground.datasets import CSVError, DataSpec, make_data, parse
 from backproplab.playground.engines import NumpyEngine, make_engine, torch_unavailable_reason
 from backproplab.playground.session import (
     MAX_STEPS_PER_CALL,
+    Agreement,
+    Metrics,
     Session,
     current_session,
     curves,
     engine_agreement,
+    format_loss,
 )
 
 XOR = DataSpec(name="xor", n=200, noise=0.1)
@@ -219,8 +223,61 @@ def test_agreement_replays_both_engines_and_reports_the_largest_gap() -> None:
     agreement = engine_agreement(make_data(XOR), TrainConfig(), steps=30)
     assert agreement.steps == 30
     assert len(agreement.numpy_losses) == len(agreement.torch_losses) == 30
-    assert agreement.max_abs_diff < 1e-10
+    assert agreement.stopped is None
+    assert agreement.max_rel_diff < 1e-10
     assert agreement.numpy_losses[0] != agreement.numpy_losses[-1]
+
+
+def test_the_gap_is_relative_to_the_loss_and_absolute_below_one() -> None:
+    assert Agreement(1, [0.5], [0.6]).max_rel_diff == pytest.approx(0.1)  # |a - b| / 1 below a loss of 1
+    assert Agreement(1, [200.0], [202.0]).max_rel_diff == pytest.approx(0.01)
+    # two engines diverging alike: a gap of 1e67 in absolute terms, round-off in relative ones
+    assert Agreement(1, [1e82], [1e82 * (1 + 1e-15)]).max_rel_diff < 1e-14
+    assert Agreement(0, [], []).max_rel_diff == 0.0
+
+
+@pytest.mark.parametrize(
+    ("numpy_losses", "torch_losses"),
+    [
+        ([1.0, math.nan], [1.0, 2.0]),  # max() over a NaN used to depend on where it stood
+        ([math.nan, 1.0], [2.0, 1.0]),
+        ([1.0, 2.0], [1.0, math.nan]),
+        ([1.0, math.inf], [1.0, 2.0]),
+        ([1.0, math.inf], [1.0, -math.inf]),
+        ([1.0, math.inf], [1.0, math.nan]),
+    ],
+)
+def test_one_engine_breaking_down_alone_is_an_infinite_gap(
+    numpy_losses: list[float], torch_losses: list[float]
+) -> None:
+    assert Agreement(2, numpy_losses, torch_losses).max_rel_diff == math.inf
+
+
+@pytest.mark.parametrize("broken", [math.nan, math.inf])
+def test_both_engines_breaking_down_alike_at_the_same_step_agree(broken: float) -> None:
+    assert Agreement(2, [1.0, broken], [1.0, broken]).max_rel_diff == 0.0
+
+
+def test_the_replay_stops_at_the_first_non_finite_loss_and_says_so() -> None:
+    pytest.importorskip("torch")
+    data = make_data(DataSpec(name="moons"))
+    config = TrainConfig(hidden=(64, 64, 64), activation="relu", output="softmax", optimizer="sgd", lr=10.0)
+    agreement = engine_agreement(data, config, steps=200)
+    n = agreement.steps
+    assert n < 200
+    assert len(agreement.numpy_losses) == len(agreement.torch_losses) == n
+    last = (agreement.numpy_losses[-1], agreement.torch_losses[-1])
+    assert not all(map(math.isfinite, last))  # the replay ends on the first non-finite loss ...
+    assert all(map(math.isfinite, agreement.numpy_losses[:-1] + agreement.torch_losses[:-1]))  # ... not later
+    assert agreement.stopped is not None
+    assert f"step {n} of 200" in agreement.stopped
+    chart = agreement.chart()
+    assert chart["numpy"][:-1] == agreement.numpy_losses[:-1]
+    assert not all(map(math.isfinite, (chart["numpy"][-1], chart["torch"][-1])))
+    assert all(math.isfinite(x) or math.isnan(x) for x in chart["numpy"] + chart["torch"])  # no inf to draw
+    assert max(agreement.numpy_losses[:-1]) > 1e6  # it did diverge on the way
+    gaps = Agreement(n - 1, agreement.numpy_losses[:-1], agreement.torch_losses[:-1]).max_rel_diff
+    assert gaps < 1e-6  # identically diverging engines: round-off, not a huge absolute gap
 
 
 def test_without_torch_only_the_numpy_engine_runs_and_the_reason_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -291,6 +348,46 @@ def test_a_diverging_run_stops_and_says_why() -> None:
     run.start()
     assert not run.running  # refuses to go on until reset
     assert run.advance(5) == 0
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+@pytest.mark.parametrize("output", ["softmax", "sigmoid"])
+def test_a_diverging_run_shows_its_real_loss_not_a_clipped_one(engine: EngineName, output: OutputName) -> None:
+    if engine == "torch":
+        pytest.importorskip("torch")
+    data = make_data(DataSpec(name="moons"))
+    config = TrainConfig(hidden=(64, 64), activation="relu", output=output, optimizer="sgd", lr=10.0, engine=engine)
+    run = Session(data, config)
+    assert run.advance(6) == 6
+    net = run.mlp()
+    shown = run.history[-1]
+    for X, y, loss, acc in (
+        (data.X_train, data.y_train, shown.train_loss, shown.train_acc),
+        (data.X_test, data.y_test, shown.test_loss, shown.test_acc),
+    ):
+        with np.errstate(over="ignore"):
+            true_loss, _ = net.loss(net.forward(X), y)
+        assert true_loss > 1e6  # diverged: far beyond the -log(1e-15) = 34.5 a clipped probability allows
+        assert loss == pytest.approx(true_loss, rel=1e-9)
+        assert acc == net.accuracy(X, y)
+
+
+def test_losses_are_shown_to_four_decimals_or_in_scientific_notation_when_huge() -> None:
+    assert format_loss(0.123456) == "0.1235"
+    assert format_loss(1234.5) == "1234.5000"
+    assert format_loss(1.25e34) == "1.250e+34"
+    assert format_loss(math.inf) == "inf"
+    assert format_loss(math.nan) == "nan"
+    assert format_loss(None) == "-"
+    assert float(format_loss(1.25e34)) == 1.25e34
+
+
+def test_curves_leave_out_losses_a_chart_cannot_draw() -> None:
+    history = [Metrics(0, 0, 0.7, 0.5, 0.8, 0.5), Metrics(5, 0, 1e40, 0.5, math.inf, 0.5)]
+    columns = curves(history)
+    assert columns["train loss"] == [0.7, 1e40]  # huge but finite: drawn as it is
+    assert columns["test loss"][0] == 0.8
+    assert math.isnan(columns["test loss"][1])  # inf: a gap in the line (the metrics show it)
 
 
 def test_gradient_norms_are_reported_per_layer() -> None:
@@ -401,6 +498,47 @@ def test_grid_rows_run_bottom_to_top_and_the_extent_holds_the_data() -> None:
     assert points[-1].tolist() == [1.5, 3.0]
     with pytest.raises(ValueError, match=r"res must lie in \[2, 400\], got 1000"):
         boundary.grid_points(extent, res=1000)
+
+
+def test_the_live_picture_has_x2_growing_upwards_and_points_where_they_lie() -> None:
+    extent = (0.0, 1.0, 0.0, 1.0)
+    grid = boundary.grid_points(extent, res=50)
+    p1 = (grid[:, 1] > 0.5).astype(float)  # class 1 exactly above x2 = 0.5
+    proba = np.column_stack([1.0 - p1, p1]).reshape(50, 50, 2)
+    corner = datasets.Data(
+        X_train=np.array([[0.0, 1.0]]),  # (x1_min, x2_max): the top-left corner
+        y_train=np.array([0]),
+        X_test=np.array([[1.0, 0.0]]),  # (x1_max, x2_min): the bottom-right corner
+        y_test=np.array([1]),
+        n_classes=2,
+        name="corners",
+    )
+    img = boundary.boundary_image(proba, extent, corner, size=100).astype(int)
+    assert img.shape == (100, 100, 3)
+    sure = (255 * (0.2 + 0.8 * boundary.COLOURS[:2])).round().astype(int)  # a certain class's colour
+    np.testing.assert_allclose(img[10:40, 30:70], np.broadcast_to(sure[1], (30, 40, 3)), atol=1)  # top: class 1
+    np.testing.assert_allclose(img[60:90, 30:70], np.broadcast_to(sure[0], (30, 40, 3)), atol=1)  # bottom: class 0
+    dot = (255 * boundary.COLOURS[:2]).round().astype(int)  # a point's fill: its class's full colour
+    assert img[0, 0].tolist() == dot[0].tolist()  # the training point, at the top-left pixel
+    assert img[2, 2].tolist() == img[0, 3].tolist() == dot[0].tolist()  # a disc of radius 3 ...
+    assert img[0, 4].tolist() == [30, 30, 30]  # ... in a dark ring ...
+    assert img[0, 5].tolist() == img[5, 0].tolist() == sure[1].tolist()  # ... and the heat map beyond
+    assert img[99, 99].tolist() == dot[1].tolist()  # the test point, at the bottom-right pixel
+    assert img[99, 95].tolist() == [255, 255, 255]  # in a white ring
+    assert img[99, 94].tolist() == sure[0].tolist()
+
+
+def test_a_diverged_networks_nan_probabilities_are_drawn_white() -> None:
+    proba = np.full((4, 4, 3), 1 / 3)
+    proba[0, 0] = [1.0, 0.0, 0.0]
+    proba[1:, 2:] = np.nan
+    rgb = boundary.heat_map(proba)
+    assert np.isfinite(rgb).all()
+    np.testing.assert_allclose(rgb[1:, 1:], 1.0)  # unsure (uniform) and NaN alike: white
+    np.testing.assert_allclose(rgb[0, 0], 0.2 + 0.8 * boundary.COLOURS[0])
+    data = make_data(XOR)
+    img = boundary.boundary_image(proba, boundary.extent_of(data.X), data, size=40)  # no invalid cast
+    assert img.dtype == np.uint8
 
 
 def test_hidden_maps_show_every_unit_of_every_hidden_layer() -> None:

@@ -125,9 +125,9 @@ def live_panel() -> None:
     shown = st.columns(6)
     shown[0].metric("step", m.step)
     shown[1].metric("epoch", m.epoch)
-    shown[2].metric("train loss", f"{m.train_loss:.4f}")
+    shown[2].metric("train loss", session.format_loss(m.train_loss))
     shown[3].metric("train accuracy", f"{m.train_acc:.1%}")
-    shown[4].metric("test loss", "-" if m.test_loss is None else f"{m.test_loss:.4f}")
+    shown[4].metric("test loss", session.format_loss(m.test_loss))
     shown[5].metric("test accuracy", "-" if m.test_acc is None else f"{m.test_acc:.1%}")
     left, right = st.columns(2)
     proba = boundary.boundary_grid(run.engine.predict_proba, extent)
@@ -185,9 +185,11 @@ with st.expander("Do the two engines agree?"):
         st.write(f"Only the NumPy engine is available: {torch_reason}")
     elif st.button("replay with both engines", key="agree"):
         agreement = session.engine_agreement(data, train_config, max(run.steps, 1))
-        st.metric("max |loss NumPy - loss PyTorch|", f"{agreement.max_abs_diff:.2e}")
-        st.caption(f"over the first {agreement.steps} steps, same seed, same batches, float64")
-        st.line_chart({"numpy": agreement.numpy_losses, "torch": agreement.torch_losses}, height=200)
+        st.metric("largest relative gap |NumPy - PyTorch| / max(1, |NumPy|)", f"{agreement.max_rel_diff:.2e}")
+        st.caption(f"step losses over the first {agreement.steps} steps, same seed, same batches, float64")
+        if agreement.stopped:
+            st.warning(agreement.stopped)
+        st.line_chart(agreement.chart(), height=200)
 
 with st.expander("Optimizers on a 2-D loss surface (exercise 7.6)"):
     surface = optimizer_paths.SURFACES[st.selectbox("surface", list(optimizer_paths.SURFACES), key="surface")]

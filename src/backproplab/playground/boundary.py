@@ -62,8 +62,11 @@ def boundary_grid(predict_proba: Callable[[FloatArray], FloatArray], extent: Ext
 
 def heat_map(proba: FloatArray) -> FloatArray:
     """Probabilities ``(H, W, K)`` -> RGB ``(H, W, 3)`` in [0, 1]: each point takes the colours of the
-    classes mixed by probability, faded to white where the model is unsure (all classes equally likely)."""
+    classes mixed by probability, faded to white where the model is unsure (all classes equally likely).
+    A point without finite probabilities (a diverged network's NaN) is drawn as unsure: white."""
     k = proba.shape[-1]
+    broken = ~np.isfinite(proba).all(axis=-1, keepdims=True)  # (H, W, 1)
+    proba = np.where(broken, 1.0 / k, proba)
     mix = proba @ COLOURS[:k]  # (H, W, 3)
     confidence = (proba.max(axis=-1, keepdims=True) - 1.0 / k) / (1.0 - 1.0 / k)  # 0 unsure .. 1 certain
     rgb: FloatArray = 1.0 - 0.8 * confidence * (1.0 - mix)

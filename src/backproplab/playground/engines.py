@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from backproplab._typing import FloatArray, IntArray
-from backproplab.activations import sigmoid, softmax
 from backproplab.neural_network import MLP
 from backproplab.optim import SGD, Adam, Momentum, Optimizer, clip_grad_norm
 from backproplab.playground.config import EngineName, TrainConfig
@@ -38,6 +37,10 @@ class Engine(Protocol):
 
     def step(self, X: FloatArray, y: IntArray) -> StepResult:
         """One forward, backward, optional clipping and optimizer update on the batch."""
+        ...
+
+    def logits(self, X: FloatArray) -> FloatArray:
+        """``X: (N, 2)`` -> float64 logits ``(N, K)`` for a softmax output, ``(N, 1)`` for a sigmoid one."""
         ...
 
     def predict_proba(self, X: FloatArray) -> FloatArray:
@@ -104,9 +107,12 @@ class NumpyEngine:
         self.optimizer.step(net.params, net.grads)
         return StepResult(loss, norms)
 
+    def logits(self, X: FloatArray) -> FloatArray:
+        return self.net.forward(X)
+
     def predict_proba(self, X: FloatArray) -> FloatArray:
-        logits = self.net.forward(X)
-        return softmax(logits, axis=1) if self.net.output == "softmax" else _two_columns(sigmoid(logits))
+        proba = self.net.predict_proba(X)
+        return proba if self.net.output == "softmax" else _two_columns(proba)
 
     def weights(self) -> list[FloatArray]:
         return [p.copy() for p in self.net.params]
@@ -174,6 +180,11 @@ class TorchEngine:
             torch.nn.utils.clip_grad_norm_(self.params, self.clip)
         self.optimizer.step()
         return StepResult(float(loss.item()), norms)
+
+    def logits(self, X: FloatArray) -> FloatArray:
+        with self._torch.no_grad():
+            out: FloatArray = self._logits(X).numpy()
+        return out
 
     def predict_proba(self, X: FloatArray) -> FloatArray:
         with self._torch.no_grad():

@@ -15,9 +15,9 @@ import numpy as np
 
 from backproplab._typing import FloatArray, IntArray
 from backproplab.gradcheck import ParamCheck, check_mlp_gradients
-from backproplab.losses import categorical_cross_entropy, one_hot
+from backproplab.losses import sigmoid_binary_cross_entropy, softmax_cross_entropy
 from backproplab.neural_network import MLP
-from backproplab.playground.config import EngineName, TrainConfig
+from backproplab.playground.config import EngineName, OutputName, TrainConfig
 from backproplab.playground.datasets import Data
 from backproplab.playground.engines import Engine, StepResult, make_engine, mlp_with_weights
 
@@ -39,10 +39,30 @@ class Metrics:
     test_acc: float | None
 
 
-def loss_and_accuracy(proba: FloatArray, y: IntArray) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of probabilities ``proba: (N, K)`` for labels ``y: (N,)``."""
-    loss = categorical_cross_entropy(one_hot(y, proba.shape[1]), proba)
-    return loss, float(np.mean(proba.argmax(axis=1) == y))
+def loss_and_accuracy(logits: FloatArray, y: IntArray, output: OutputName) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``logits`` (``(N, K)`` for a softmax output, ``(N, 1)`` for a
+    sigmoid one) for labels ``y: (N,)``.
+
+    From the logits, with the same fused losses training uses: a loss rebuilt from probabilities clips
+    them at 1e-15 and never exceeds -log(1e-15) = 34.5, which would hide a diverging run.
+    """
+    if output == "softmax":
+        loss, _ = softmax_cross_entropy(logits, y)
+        predicted = logits.argmax(axis=1)
+    else:
+        loss, _ = sigmoid_binary_cross_entropy(logits[:, 0], y)
+        predicted = logits[:, 0] >= 0  # sigmoid(z) >= 0.5 exactly when z >= 0
+    return loss, float(np.mean(predicted == y))
+
+
+def format_loss(loss: float | None) -> str:
+    """A loss as the page shows it: 4 decimals, scientific notation from 1e4 on (a diverging run's 1e34
+    stays readable), ``inf`` and ``nan`` as they are, ``-`` for None (no test set)."""
+    if loss is None:
+        return "-"
+    if not math.isfinite(loss):
+        return str(loss)
+    return f"{loss:.4f}" if abs(loss) < 1e4 else f"{loss:.3e}"
 
 
 class Session:
@@ -142,9 +162,10 @@ class Session:
     def evaluate(self) -> Metrics:
         """Loss and accuracy of the current weights on the whole training and test sets."""
         d = self.data
+        out = self.config.output
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            train = loss_and_accuracy(self.engine.predict_proba(d.X_train), d.y_train)
-            test = loss_and_accuracy(self.engine.predict_proba(d.X_test), d.y_test) if d.y_test.size else None
+            train = loss_and_accuracy(self.engine.logits(d.X_train), d.y_train, out)
+            test = loss_and_accuracy(self.engine.logits(d.X_test), d.y_test, out) if d.y_test.size else None
         return Metrics(self.steps, self.epoch, *train, *(test if test else (None, None)))
 
     def mlp(self) -> MLP:
@@ -157,28 +178,62 @@ class Session:
         return check_mlp_gradients(self.mlp(), self.data.X_train[:n], self.data.y_train[:n])
 
 
+def _drawable(losses: list[float]) -> list[float]:
+    """``losses`` with inf and NaN turned into NaN, which a chart leaves out: an infinite value would
+    stretch its axis to nothing. The metrics and the stop message show such a loss."""
+    return [x if math.isfinite(x) else math.nan for x in losses]
+
+
+def relative_gap(a: float, b: float) -> float:
+    """``|a - b| / max(1, |a|)``: relative for losses above 1 (two engines diverging alike differ by
+    round-off, not by 1e80), absolute below. Two equal non-finite losses (both inf, both NaN) give 0,
+    the engines broke down alike; a non-finite loss on one side only gives inf."""
+    if math.isfinite(a) and math.isfinite(b):
+        return abs(a - b) / max(1.0, abs(a))
+    return 0.0 if a == b or (math.isnan(a) and math.isnan(b)) else math.inf
+
+
 @dataclass(frozen=True)
 class Agreement:
-    """The two engines run on the same settings for ``steps`` steps: their step losses and the largest gap."""
+    """The two engines replayed side by side on the same settings: the step losses of each (``steps`` of
+    them) and, when the replay ended early on a non-finite loss, why (``stopped``)."""
 
     steps: int
     numpy_losses: list[float]
     torch_losses: list[float]
+    stopped: str | None = None
 
     @property
-    def max_abs_diff(self) -> float:
-        return max((abs(a - b) for a, b in zip(self.numpy_losses, self.torch_losses, strict=True)), default=0.0)
+    def max_rel_diff(self) -> float:
+        """The largest :func:`relative_gap` over the steps (never NaN, so the order of steps cannot matter)."""
+        pairs = zip(self.numpy_losses, self.torch_losses, strict=True)
+        return max((relative_gap(a, b) for a, b in pairs), default=0.0)
+
+    def chart(self) -> dict[str, list[float]]:
+        """Columns ``numpy`` and ``torch`` of step losses for a line chart (non-finite ones left out as NaN)."""
+        return {"numpy": _drawable(self.numpy_losses), "torch": _drawable(self.torch_losses)}
 
 
 def engine_agreement(data: Data, config: TrainConfig, steps: int) -> Agreement:
-    """Replay ``steps`` (capped at ``MAX_AGREEMENT_STEPS``) with each engine from the same start."""
+    """Replay ``steps`` (capped at ``MAX_AGREEMENT_STEPS``) with both engines from the same start, step by
+    step; the replay ends at the first step where either loss is not finite (what follows would only
+    compare two broken runs)."""
     steps = max(1, min(steps, MAX_AGREEMENT_STEPS))
-    losses: dict[str, list[float]] = {}
     engines: tuple[EngineName, ...] = ("numpy", "torch")
-    for engine in engines:
-        run = Session(data, replace(config, engine=engine))
-        losses[engine] = [run.step().loss for _ in range(steps)]
-    return Agreement(steps, losses["numpy"], losses["torch"])
+    numpy_run, torch_run = (Session(data, replace(config, engine=engine)) for engine in engines)
+    numpy_losses: list[float] = []
+    torch_losses: list[float] = []
+    for step in range(1, steps + 1):
+        a, b = numpy_run.step().loss, torch_run.step().loss
+        numpy_losses.append(a)
+        torch_losses.append(b)
+        if not (math.isfinite(a) and math.isfinite(b)):
+            why = (
+                f"the replay stopped at step {step} of {steps}: the loss became {a} with NumPy "
+                f"and {b} with PyTorch (training diverged)"
+            )
+            return Agreement(step, numpy_losses, torch_losses, why)
+    return Agreement(steps, numpy_losses, torch_losses)
 
 
 def _structure(config: TrainConfig) -> TrainConfig:
@@ -206,16 +261,17 @@ def current_session(store: MutableMapping[Any, Any], data_id: str, data: Data, c
 
 def curves(history: list[Metrics], max_points: int = 400) -> dict[str, list[float]]:
     """Columns for a chart: ``step``, the train/test losses and accuracies (test ones only with a test
-    set), at most ``max_points`` rows evenly picked from ``history`` (always its first and last)."""
+    set), at most ``max_points`` rows evenly picked from ``history`` (always its first and last).
+    Non-finite losses become NaN, a gap in the line."""
     if len(history) > max_points:
         keep = np.unique(np.linspace(0, len(history) - 1, max_points).round().astype(int))
         history = [history[i] for i in keep]
     columns: dict[str, list[float]] = {
         "step": [m.step for m in history],
-        "train loss": [m.train_loss for m in history],
+        "train loss": _drawable([m.train_loss for m in history]),
         "train accuracy": [m.train_acc for m in history],
     }
     if history[0].test_loss is not None:
-        columns["test loss"] = [m.test_loss for m in history if m.test_loss is not None]
+        columns["test loss"] = _drawable([m.test_loss for m in history if m.test_loss is not None])
         columns["test accuracy"] = [m.test_acc for m in history if m.test_acc is not None]
     return columns
