@@ -3,7 +3,8 @@
 A check is a function ``Impl -> str`` (the summary of what held) that raises
 :class:`~backproplab.checker.hints.CheckError` when something measured is wrong, or
 :class:`~backproplab.checker.learner.NotAttemptedError` when a function it needs is missing.
-:func:`run_one` turns each outcome, or any exception from the learner's code, into a :class:`Result`.
+:func:`run_one` turns each outcome, or any exception (``sys.exit`` included) from the learner's code,
+into a :class:`Result`.
 """
 
 import time
@@ -113,6 +114,6 @@ def run_one(check: Check, impl: Impl) -> Result:
         return result("not attempted", str(e))
     except CheckError as e:
         return result("fail", e.detail, e.hint)
-    except Exception as e:  # the learner's code raised: report it with its line, never crash the run
+    except (Exception, SystemExit) as e:  # the learner's code raised or exited: report its line, go on
         return result("error", *exception_report(e))
     return result("pass", summary)

@@ -54,7 +54,10 @@ def as_array(name: str, got: Any) -> np.ndarray:
     """``got`` as a numeric ndarray, or :class:`CheckError` naming what came back instead."""
     if got is None:
         raise CheckError(f"{name} returned None", "did you forget a `return` statement?")
-    arr = np.asarray(got)
+    try:
+        arr = np.asarray(got)
+    except ValueError as e:  # a ragged list, rows of different lengths: no array at all
+        raise CheckError(f"{name} returned a {type(got).__name__} that is not an array: {e}") from None
     if arr.dtype.kind not in "biuf":
         raise CheckError(f"{name} returned {type(got).__name__} (dtype {arr.dtype}), expected a numeric array")
     return arr
@@ -127,6 +130,8 @@ def exception_report(exc: BaseException) -> tuple[str, str]:
         frame = outside[-1] if outside else (frames[-1] if frames else None)
         where = f"{frame.filename}, line {frame.lineno}, in {frame.name}: {frame.line}" if frame else "unknown place"
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__  # a bare assert has no message
+    if isinstance(exc, SystemExit):  # it would end the checker's process without a word: name it
+        return detail, f"your code called sys.exit (unittest.main() does too) at {where}"
     return detail, f"your code raised {detail} at {where}"
 
 
@@ -134,7 +139,8 @@ def import_error_report(exc: BaseException) -> tuple[str, str]:
     """``(detail, hint)`` for an exception raised while importing the learner's file (every check needs it)."""
     detail, hint = exception_report(exc)
     frames = traceback.extract_tb(exc.__traceback__)
-    if frames and frames[-1].name == "<module>":  # the file's own top-level code, not a function it defines
+    # the file's own top-level code (not a function it defines), or an exit from anywhere at import
+    if isinstance(exc, SystemExit) or (frames and frames[-1].name == "<module>"):
         hint += (
             ". Importing your file runs its top-level code: move your own tests under "
             '`if __name__ == "__main__":` so the checker can import the functions'

@@ -49,7 +49,9 @@ def is_path(spec: str) -> bool:
 def resolve(spec: str | None) -> str:
     """Validate ``spec`` before starting any process: an existing file (made absolute) or an importable module.
 
-    ``None`` means the library itself. Raises ``ValueError`` naming the path or module otherwise.
+    ``None`` means the library itself. Raises ``ValueError`` naming the path or module otherwise. For
+    ``pkg.mod`` only ``pkg`` is looked up: finding ``pkg.mod`` would run ``pkg/__init__.py`` here, in
+    this process, with no time limit; the worker imports the rest and reports a missing ``mod``.
     """
     if spec is None:
         return LIBRARY
@@ -60,7 +62,7 @@ def resolve(spec: str | None) -> str:
         return str(path)
     sys.path.insert(0, str(Path.cwd()))  # as `python -m` would see it from here
     try:
-        found = importlib.util.find_spec(spec)
+        found = importlib.util.find_spec(spec.partition(".")[0])  # a top-level name runs no learner's code
     except (ImportError, ValueError):
         found = None
     finally:

@@ -3,10 +3,15 @@
 One child runs the checks in order (:mod:`~backproplab.checker.worker`). If a check does not answer
 within ``timeout`` seconds the child is killed, the check reported as a timeout, and a fresh child
 continues with the next one; a child that dies (a segfault, ``os._exit``) is reported the same way.
+The child leads its own process group, so that killing it also kills whatever the learner's code
+started (``multiprocessing``, ``os.fork``): those inherit the child's pipe and would keep it open.
 """
 
+import contextlib
 import json
+import os
 import queue
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +35,7 @@ class Worker:
             stdin=subprocess.DEVNULL,  # a learner's input() fails at once instead of waiting
             stdout=subprocess.PIPE,
             stderr=self.stderr,
+            start_new_session=True,  # its own process group: close() kills the learner's processes with it
         )
         self.messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -51,12 +57,14 @@ class Worker:
         return " | ".join(text[-lines:])
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
+        """Kill the child's whole process group, then release the pipe and the reader thread."""
+        with contextlib.suppress(ProcessLookupError):  # the group is gone already: nothing left running
+            os.killpg(self.proc.pid, signal.SIGKILL)  # before wait(): the group's id cannot be reused yet
         self.proc.wait()
-        self.reader.join()
+        self.reader.join(timeout=5)
         assert self.proc.stdout is not None
-        self.proc.stdout.close()
+        if not self.reader.is_alive():  # a process that left the group (setsid) may still hold the pipe:
+            self.proc.stdout.close()  # closing it under the blocked reader would block too, so leave both
         self.stderr.close()
 
 
@@ -78,8 +86,14 @@ def _run_batch(worker: Worker, pending: list[Check], timeout: float, results: li
     """Collect results from one child until it finishes, hangs or dies; the implementation's label."""
     try:
         ready = worker.next(STARTUP_TIMEOUT)
-        if ready is None:  # the checker itself failed to start: nothing of the learner's has run yet
-            raise RuntimeError(f"the checker's worker process failed: {worker.stderr_tail()}")
+    except queue.Empty:  # the checker's own imports are slow (a busy machine): nothing of the learner's ran yet
+        detail = f"the checker's worker did not start within {STARTUP_TIMEOUT:g} s (its own imports: NumPy, PyTorch)"
+        slow = "the checker itself was too slow to start, before running any of your code: run it again."
+        results.extend(Result.of(c, "timeout", detail, slow) for c in pending)
+        return None
+    if ready is None:  # the checker itself failed to start: nothing of the learner's has run yet
+        raise RuntimeError(f"the checker's worker process failed: {worker.stderr_tail()}")
+    try:
         loaded = worker.next(timeout)
     except queue.Empty:
         stuck = timeout_hint(timeout) + " Importing your file ran code at its top level that did not finish."

@@ -35,8 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     send("ready")
     try:
         impl = load(spec, FUNCTION_NAMES)
-    except Exception as e:  # a SyntaxError or a crash at import time: every check reports it
+    except (Exception, SystemExit) as e:  # a SyntaxError, a crash or sys.exit at import time: every check says it
         detail, hint = import_error_report(e)
+        if isinstance(e, ModuleNotFoundError) and e.name == spec:  # `pkg.mod`: the parent found only `pkg`
+            hint = f"there is no module {spec} (looked up from the current folder): check the name after --impl"
         send("loaded", error=detail, hint=hint)
         return 0
     send("loaded", label=impl.label, found=sorted(impl.functions))
