@@ -9,7 +9,7 @@ rest of the checker never needs it.
 import numpy as np
 
 from backproplab._typing import FloatArray
-from backproplab.checker.hints import CheckError, compare
+from backproplab.checker.hints import CheckError, as_array, compare
 from backproplab.checker.learner import Impl, NotAttemptedError
 
 # LeNet's feature extractor on one 28x28 image: conv 5x5 padding 2, pool 2, conv 5x5, pool 2.
@@ -35,16 +35,17 @@ def check_cnn_vs_torch(impl: Impl) -> str:
         if kind == "conv":
             w = rng.standard_normal((size, ours.shape[1], 5, 5)) / 5
             b = rng.standard_normal(size)
-            ours = np.maximum(np.asarray(conv2d_forward(ours, w, b, stride, pad)), 0.0)
+            call = f"conv2d_forward(x, w {w.shape}, b, stride={stride}, padding={pad})"
+            ours = np.maximum(as_array(f"stage {i}: {call}", conv2d_forward(ours, w, b, stride, pad)), 0.0)
             flipped = F.relu(
                 F.conv2d(theirs, torch.from_numpy(w[..., ::-1, ::-1].copy()), torch.from_numpy(b), stride, pad)
             )
             theirs = F.relu(F.conv2d(theirs, torch.from_numpy(w), torch.from_numpy(b), stride, pad))
-            what = f"stage {i}: relu(conv2d_forward(x, w {w.shape}, b, stride={stride}, padding={pad}))"
+            what = f"stage {i}: relu({call})"
         else:
-            ours = np.asarray(maxpool2d_forward(ours, size))
-            theirs = F.max_pool2d(theirs, size)
             what = f"stage {i}: maxpool2d_forward(x, {size})"
+            ours = as_array(what, maxpool2d_forward(ours, size))
+            theirs = F.max_pool2d(theirs, size)
         expected = theirs.numpy()
         atol = 1e-10 * max(float(np.abs(expected).max()), 1.0)
         try:

@@ -57,9 +57,8 @@ def check_sigmoid(impl: Impl) -> str:
 def check_sigmoid_deriv(impl: Impl) -> str:
     (sigmoid_deriv,) = impl.get("sigmoid_deriv")
     z = _rng().standard_normal(10) * 3
-    s = _exact_sigmoid(z)
-    got = sigmoid_deriv(z)
-    if np.allclose(np.asarray(got, dtype=float), s):
+    got = as_array("sigmoid_deriv(z)", sigmoid_deriv(z))  # its shape is checked before any arithmetic
+    if got.shape == z.shape and np.allclose(got, _exact_sigmoid(z)):
         raise CheckError("sigmoid_deriv(z) returned sigmoid(z) itself", "sigmoid'(z) = s (1 - s) with s = sigmoid(z).")
     compare("sigmoid_deriv(z)", got, _central(_exact_sigmoid, z), rtol=1e-7)
     return "matches central finite differences of sigmoid at 10 points"
@@ -189,7 +188,8 @@ def check_bce(impl: Impl) -> str:
 def _final_w(name: str, got: Any) -> float:
     arr = as_array(name, got)
     if arr.size != 1 or not np.isfinite(arr).all():
-        raise CheckError(f"{name} returned {got!r}, expected one finite number w", NOT_FINITE)
+        hint = NOT_FINITE if arr.size == 1 else "return the final w alone, one number."
+        raise CheckError(f"{name} returned {got!r}, expected one finite number w", hint)
     return float(arr.reshape(()))
 
 
@@ -234,9 +234,10 @@ def check_adam(impl: Impl) -> str:
 def check_clip_by_norm(impl: Impl) -> str:
     (clip_by_norm,) = impl.get("clip_by_norm")
     g = _rng().standard_normal((2, 3)) * 5  # norm about 12
+    expected = g / np.linalg.norm(g)
     got = as_array("clip_by_norm(g, 1.0)", clip_by_norm(g.copy(), 1.0))
-    if got.shape != g.shape:
-        compare("clip_by_norm(g, 1.0)", got, g)
+    if got.shape != g.shape or not np.isfinite(got).all() or not got.any():  # no direction to measure
+        compare("clip_by_norm(g, 1.0)", got, expected)  # raises with the shape, NaN or value hint
     cosine = float(np.sum(got * g) / (np.linalg.norm(got) * np.linalg.norm(g)))
     if not np.isclose(cosine, 1.0, rtol=0, atol=1e-12):
         hint = "clip by the norm, g * (max_norm / ||g||), not each element: clipping elements changes the direction."
@@ -246,7 +247,7 @@ def check_clip_by_norm(impl: Impl) -> str:
         raise CheckError(
             f"||clip_by_norm(g, 1.0)|| = {norm:.4g} > 1.0", "scale by max_norm / ||g|| when ||g|| > max_norm."
         )
-    compare("clip_by_norm(g, 1.0)", got, g / np.linalg.norm(g))
+    compare("clip_by_norm(g, 1.0)", got, expected)
     small = np.array([0.3, 0.4])
     compare("clip_by_norm([0.3, 0.4], 1.0) (norm below max_norm)", clip_by_norm(small.copy(), 1.0), small)
     result, caught = watched(clip_by_norm, np.zeros(3), 1.0)
@@ -257,6 +258,7 @@ def check_clip_by_norm(impl: Impl) -> str:
 
 
 # ----- 7.8 ---------------------------------------------------------------------------------------
+RETURN_PAIR = "return both sizes: `return H_out, W_out`."
 CONV_CASES = [  # (H, W, KH, KW, stride, padding) -> (H_out, W_out)
     ((28, 28, 5, 5, 1, 0), (24, 24)),
     ((28, 28, 5, 5, 1, 2), (28, 28)),
@@ -268,10 +270,13 @@ CONV_CASES = [  # (H, W, KH, KW, stride, padding) -> (H_out, W_out)
 def check_conv2d_out(impl: Impl) -> str:
     (conv2d_out,) = impl.get("conv2d_out")
     for (H, W, KH, KW, s, p), expected in CONV_CASES:
-        got = tuple(conv2d_out(H, W, KH, KW, s, p))
+        call = f"conv2d_out({H}, {W}, {KH}, {KW}, stride={s}, padding={p})"
+        arr = as_array(call, conv2d_out(H, W, KH, KW, s, p))
+        if arr.shape != (2,):
+            raise CheckError(f"{call} returned {arr.tolist()!r}, expected the pair (H_out, W_out)", RETURN_PAIR)
+        got = tuple(arr.tolist())
         if got == expected:
             continue
-        call = f"conv2d_out({H}, {W}, {KH}, {KW}, stride={s}, padding={p})"
         variants = {
             "forgot `+ 2p`: padding adds p rows on each side, so the formula is (in + 2p - k) // s + 1.": (
                 (H + p - KH) // s + 1,
