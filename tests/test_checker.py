@@ -6,6 +6,10 @@ seed "common mistake"; the small files written into ``tmp_path`` below cover the
 """
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from backproplab.checker import hints
+from backproplab.checker import hints, runner
 from backproplab.checker.checks import BY_ID, CHECKS, Result, run_one
 from backproplab.checker.learner import Impl
 from backproplab.cli import main
@@ -161,6 +165,48 @@ def test_a_module_name_is_loaded_like_a_file(
     assert results["clip_by_norm"].status == "pass"
 
 
+def test_a_package_whose_init_never_returns_is_stopped_by_the_time_limit(tmp_path: Path) -> None:
+    package = tmp_path / "loops_on_import"
+    package.mkdir()
+    (package / "__init__.py").write_text("while True:\n    pass\n")
+    (package / "solutions.py").write_text("def relu(z):\n    return z\n")
+    # in a process of its own: were the package imported by the parent, this would hang, not fail
+    command = "import sys; from backproplab.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = ["check", "--json", "--impl", "loops_on_import.solutions", "--exercise", "7.7", "--timeout", "1.5"]
+    done = subprocess.run(
+        [sys.executable, "-c", command, *argv], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1, done.stderr
+    [entry] = json.loads(done.stdout)["checks"]
+    assert entry["status"] == "timeout"
+    assert entry["detail"] == "importing the implementation did not finish"
+
+
+def test_a_missing_submodule_of_a_package_is_reported_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "my_course").mkdir()
+    (tmp_path / "my_course" / "__init__.py").write_text("")
+    monkeypatch.chdir(tmp_path)
+    code, results = check_json(capsys, "--impl", "my_course.no_such_module", "--exercise", "7.7")
+    assert code == 1
+    assert results["clip_by_norm"].status == "error"
+    assert "No module named 'my_course.no_such_module'" in results["clip_by_norm"].detail
+    assert "there is no module my_course.no_such_module" in (results["clip_by_norm"].hint or "")
+
+
+def test_a_slow_start_of_the_checker_is_not_blamed_on_the_learner(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "STARTUP_TIMEOUT", 0.001)  # no Python starts, let alone imports NumPy, this fast
+    code, results = check_json(capsys, "--exercise", "7.7")
+    assert code == 1
+    result = results["clip_by_norm"]
+    assert result.status == "timeout"
+    assert result.detail.startswith("the checker's worker did not start within 0.001 s")
+    assert "before running any of your code" in (result.hint or "")
+
+
 def test_an_unknown_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--impl", "no/such/file.py"]) == 2
     assert "no such file no/such/file.py" in capsys.readouterr().err
@@ -199,6 +245,71 @@ def test_a_hard_crash_in_one_check_is_reported_and_the_others_still_run(
     assert results["relu_deriv"].status == "pass"
 
 
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (Linux's /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"  # the state follows the parenthesised name
+
+
+@pytest.mark.parametrize("then", ["a hang", "a normal end"])
+def test_a_process_forked_by_the_learners_code_is_killed_with_the_worker(
+    then: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the forked child inherits the worker's JSON pipe: alive, it would keep the parent waiting for its end
+    pid_file = tmp_path / "child.pid"
+    source = (
+        f"import os\nimport time\n\ndef relu(z):\n    pid = os.fork()\n    if pid == 0:\n        time.sleep(60)\n"
+        f"        os._exit(0)\n    open({str(pid_file)!r}, 'w').write(str(pid))\n    return np.maximum(0, z)\n\n"
+        f"def relu_deriv(z):\n    while {then == 'a hang'}:\n        pass\n    return (np.asarray(z) > 0) * 1.0\n"
+    )
+    start = time.perf_counter()
+    _, results = check_json(capsys, "--impl", learner_file(tmp_path, source), "--exercise", "7.1", "--timeout", "1.5")
+    elapsed = time.perf_counter() - start
+    child = int(pid_file.read_text())
+    try:
+        assert results["relu"].status == "pass"
+        assert results["relu_deriv"].status == ("timeout" if then == "a hang" else "pass")
+        assert elapsed < 1.5 + 8  # the limit, plus two process start-ups on a busy machine; not the child's 60 s
+        deadline = time.monotonic() + 5  # SIGKILL is delivered asynchronously
+        while running(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not running(child)
+    finally:
+        if running(child):  # do not leave it behind when the test fails
+            os.kill(child, signal.SIGKILL)
+
+
+def test_sys_exit_in_a_function_is_named_and_the_other_checks_still_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = "import sys\n\ndef relu(z):\n    sys.exit(1)\n\ndef relu_deriv(z):\n    return (np.asarray(z) > 0) * 1.0\n"
+    path = learner_file(tmp_path, source)
+    _, results = check_json(capsys, "--impl", path, "--exercise", "7.1")
+    assert results["relu"].status == "error"
+    assert results["relu"].detail == "SystemExit: 1"
+    assert (
+        results["relu"].hint
+        == f"your code called sys.exit (unittest.main() does too) at {path}, line 6, in relu: sys.exit(1)"
+    )
+    assert results["relu_deriv"].status == "pass"
+
+
+def test_unittest_main_at_the_top_level_is_named_with_the_main_guard(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = "import unittest\n\ndef relu(z):\n    return np.maximum(0, z)\n\nunittest.main()\n"
+    path = learner_file(tmp_path, source)
+    code, results = check_json(capsys, "--impl", path, "--exercise", "7.1")
+    assert code == 1
+    assert {r.status for r in results.values()} == {"error"}
+    hint = results["relu"].hint or ""
+    assert f"your code called sys.exit (unittest.main() does too) at {path}, line 8" in hint
+    assert 'move your own tests under `if __name__ == "__main__":`' in hint
+
+
 def test_a_learners_prints_do_not_corrupt_the_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = 'print("loading my file")\n\ndef relu(z):\n    print("relu called", "{")\n    return np.maximum(0, z)\n'
     code, results = check_json(capsys, "--impl", learner_file(tmp_path, source), "--exercise", "7.1")
@@ -225,6 +336,48 @@ def test_a_wrong_shape_names_expected_and_actual() -> None:
     assert result.status == "fail"
     assert result.detail == "relu(z) has shape (10,), expected (2, 5)"
     assert "wrong shape" in (result.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("check_id", "functions", "detail"),
+    [
+        ("sigmoid_deriv", {"sigmoid_deriv": lambda z: np.ones(5)}, "sigmoid_deriv(z) has shape (5,), expected (10,)"),
+        ("sigmoid_deriv", {"sigmoid_deriv": lambda z: None}, "sigmoid_deriv(z) returned None"),
+        ("relu", {"relu": lambda z: [[1.0, 2.0], [3.0]]}, "relu(z) returned a list that is not an array"),
+        ("conv2d_out", {"conv2d_out": lambda *a: None}, "stride=1, padding=0) returned None"),
+        ("conv2d_out", {"conv2d_out": lambda *a: 24}, "returned 24, expected the pair (H_out, W_out)"),
+        ("clip_by_norm", {"clip_by_norm": lambda g, m: g * 0}, "clip_by_norm(g, 1.0) is wrong"),
+        ("sgd", {"sgd": lambda *a: [8.6, 8.6]}, "returned [8.6, 8.6], expected one finite number w"),
+    ],
+)
+def test_a_result_of_the_wrong_kind_fails_with_its_shape_not_an_error_inside_numpy(
+    check_id: str, functions: dict[str, Callable[..., Any]], detail: str
+) -> None:
+    result = outcome(check_id, **functions)
+    assert result.status == "fail", result
+    assert detail in result.detail
+
+
+@pytest.mark.parametrize(
+    ("conv", "pool", "detail"),
+    [
+        ("none", "library", "stage 1: conv2d_forward(x, w (6, 1, 5, 5), b, stride=1, padding=2) returned None"),
+        ("text", "library", "stage 1: conv2d_forward(x, w (6, 1, 5, 5), b, stride=1, padding=2) returned str"),
+        ("library", "none", "stage 2: maxpool2d_forward(x, 2) returned None"),
+    ],
+)
+def test_a_cnn_stage_returning_no_array_fails_with_its_stage(conv: str, pool: str, detail: str) -> None:
+    pytest.importorskip("torch")
+    from backproplab.cnn import conv2d_forward, maxpool2d_forward
+
+    wrong = {"none": lambda *a: None, "text": lambda *a: "out"}
+    result = outcome(
+        "cnn_vs_torch",
+        conv2d_forward=wrong.get(conv, conv2d_forward),
+        maxpool2d_forward=wrong.get(pool, maxpool2d_forward),
+    )
+    assert result.status == "fail", result
+    assert result.detail.startswith(detail)
 
 
 def test_nan_in_a_result_gets_the_nan_hint() -> None:
