@@ -1,45 +1,25 @@
 """Screenshot of the playground after training on spirals (the picture in the README).
 
-Starts ``streamlit run`` on a free loopback port, drives Debian's headless Chromium with Playwright:
-chooses spirals (400 points, noise 0.05), hidden layers 16, 16, 16, trains until the training
-accuracy reaches ``--accuracy`` (or ``--seconds`` pass), pauses and saves the page.
+Starts ``streamlit run`` on a free loopback port (its log in a temporary file, whose tail an error
+shows if the server does not start), drives Debian's headless Chromium with Playwright: chooses
+spirals (400 points, noise 0.05), hidden layers 16, 16, 16, trains until the training accuracy reaches
+``--accuracy`` (or ``--seconds`` pass), pauses and saves the page.
 
     python scripts/playground_screenshot.py [--out docs/img/playground_spirals.png]
 """
 
 import argparse
-import socket
-import subprocess
 import sys
+import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from backproplab.playground.serve import serving
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "interactive_labs" / "m07_deep_learning" / "pytorch_training_playground_app.py"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_until_healthy(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not answer at {url} within {seconds} s")
 
 
 def press(page: Page, key: str, keys: str, times: int) -> None:
@@ -93,17 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=120, help="train at most this long (default 120)")
     parser.add_argument("--accuracy", type=float, default=0.97, help="stop at this train accuracy (default 0.97)")
     args = parser.parse_args(argv)
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true"]
-    cmd += ["--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_healthy(url, proc)
+    with tempfile.TemporaryDirectory() as tmp, serving(APP, Path(tmp) / "streamlit.log", cwd=ROOT) as url:
         reached = capture(url, args.out, args.seconds, args.accuracy)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     print(f"wrote {args.out} (train accuracy {reached:.1%})")
     return 0
 

@@ -1,62 +1,65 @@
 """End to end: the real ``streamlit run`` server, the page in headless Chromium, a click on train.
 
 Debian's ``chromium`` is driven by Playwright (``executable_path``; no browser download). The
-server listens on 127.0.0.1 on a free port and is always terminated.
+server listens on 127.0.0.1 on a free port, logs to a file (printed on failure) and is always
+terminated.
 """
 
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 import pytest
+
+from backproplab.playground.serve import log_tail, serving
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_APP = ROOT / "interactive_labs" / "m07_deep_learning" / "pytorch_training_playground_app.py"
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
-def server() -> Iterator[str]:
+def server(tmp_path: Path) -> Iterator[str]:
     """``streamlit run`` of the seed's app path; yields its URL once the health check answers."""
-    port = _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(SEED_APP), "--server.headless", "true"]
-    cmd += ["--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "streamlit.log"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None, f"streamlit exited early with code {proc.returncode}"
-            assert time.monotonic() < deadline, "streamlit did not answer within 60 s"
-            time.sleep(0.3)
-        yield url
+        with serving(SEED_APP, log, cwd=ROOT) as url:
+            yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()
+        print(f"--- the end of {log} ---\n{log_tail(log)}")  # pytest shows it when the test fails
+
+
+def test_a_server_that_cannot_start_says_why_with_its_log(tmp_path: Path) -> None:
+    missing = tmp_path / "no_such_app.py"
+    why = r"(?s)streamlit exited with code 2; its log ends:.*File does not exist"
+    with pytest.raises(RuntimeError, match=why), serving(missing, tmp_path / "streamlit.log", timeout_s=30):
+        pytest.fail("the server should not have answered")
+
+
+def test_the_log_tail_is_the_last_lines(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    assert log_tail(log) == ""
+    log.write_text("".join(f"line {i}\n" for i in range(100)))
+    assert log_tail(log, lines=3) == "line 97\nline 98\nline 99"
+
+
+def _picture(page: "Page", image: "Locator") -> tuple[str, bytes]:
+    """The boundary image's ``src`` and the PNG behind it. A rerun may replace the picture (and drop its
+    file) between reading ``src`` and fetching it: then read ``src`` again."""
+    deadline = time.monotonic() + 10
+    while True:
+        src = image.get_attribute("src")
+        if src is not None:
+            body = page.request.get(urljoin(page.url, src)).body()
+            if body.startswith(b"\x89PNG"):
+                return src, body
+        assert time.monotonic() < deadline, f"no PNG behind the boundary image (src {src!r}) within 10 s"
+        page.wait_for_timeout(250)
 
 
 @pytest.mark.slow
@@ -71,9 +74,7 @@ def test_clicking_train_in_the_browser_changes_the_boundary(server: str, tmp_pat
             page.goto(server)
             image = page.locator(".st-key-boundary img")
             image.wait_for(timeout=60_000)
-            before_src = image.get_attribute("src")
-            assert before_src is not None
-            before_png = page.request.get(urljoin(page.url, before_src)).body()
+            before_src, before_png = _picture(page, image)
             page.locator(".st-key-train button").click()
             deadline = time.monotonic() + 60
             while image.get_attribute("src") == before_src:
@@ -82,10 +83,7 @@ def test_clicking_train_in_the_browser_changes_the_boundary(server: str, tmp_pat
             page.wait_for_timeout(2000)  # a few frames more
             page.locator(".st-key-pause button").click()
             page.wait_for_timeout(1000)
-            after_src = image.get_attribute("src")
-            assert after_src is not None
-            after_png = page.request.get(urljoin(page.url, after_src)).body()
-            assert after_png.startswith(b"\x89PNG")
+            _, after_png = _picture(page, image)
             assert after_png != before_png
             step = page.locator('[data-testid="stMetric"]').filter(has_text="step").first.inner_text()
             assert int(step.split()[-1]) > 0
