@@ -291,3 +291,16 @@ def test_non_numeric_inputs_raise_type_error(call: Callable[[], object]) -> None
 
 def test_one_hot_builds_indicator_rows() -> None:
     np.testing.assert_array_equal(one_hot([2, 0], 3), [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+
+
+def test_a_confident_right_prediction_keeps_its_tiny_loss_to_full_precision() -> None:
+    """loss = (max - z_y) + log(sum exp(z - max)): no cancellation against |z| ~ 18 (found by hypothesis).
+
+    Adding max to the log first, then subtracting z_y, left a relative error of 7e-10 here; what remains
+    (5e-11) is the rounding of the sum 1 + 1.9e-6 inside the log.
+    """
+    z = np.array([[18.47362852, 5.30666906]])
+    exact = np.log1p(np.exp(z[0, 1] - z[0, 0]))  # log(1 + e^(z1 - z0)), about 1.9e-6
+    for labels in (np.array([0]), np.array([[1.0, 0.0]])):
+        loss, _ = softmax_cross_entropy(z, labels)
+        assert abs(loss - exact) <= 1e-10 * exact

@@ -73,7 +73,7 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> tuple[float, 
     n, k = z.shape
     y = np.asarray(labels)
     m, e, s = _shifted_exp(z, axis=1)
-    lse = (m + np.log(s))[:, 0]
+    log_s = np.log(s)[:, 0]  # logsumexp(z) = m + log_s
     e /= s * n  # softmax(z) / n, from the same exponentials as the logsumexp
     dlogits = e
     if y.ndim == 1:
@@ -81,12 +81,14 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> tuple[float, 
             raise ValueError(f"labels: expected shape ({n},) to match logits {z.shape}, got {y.shape}")
         _check_class_ids(y, k)
         rows = np.arange(n)
-        # loss_n = logsumexp(z_n) - z_n[y_n]: never the log of a probability that rounded to 0.
-        loss = float((lse - z[rows, y]).sum()) / n
+        # loss_n = logsumexp(z_n) - z_n[y_n]: never the log of a probability that rounded to 0. Taken as
+        # (m_n - z_n[y_n]) + log_s: a confident, right prediction has m_n = z_n[y_n], so its tiny loss keeps
+        # full precision instead of the ~1e-16 * |m_n| that m_n + log_s - z_n[y_n] would leave of it.
+        loss = float(((m[:, 0] - z[rows, y]) + log_s).sum()) / n
         dlogits[rows, y] -= 1.0 / n
     elif y.shape == z.shape:
         target = as_float(y, "labels")
-        loss = float((lse - (target * z).sum(axis=1)).sum()) / n
+        loss = float(((m[:, 0] - (target * z).sum(axis=1)) + log_s).sum()) / n
         dlogits -= target / n
     else:
         raise ValueError(f"labels: expected shape ({n},) or {z.shape}, got {y.shape}")
