@@ -452,6 +452,22 @@ def test_both_engines_stay_equal_across_a_change_of_learning_rate() -> None:
     np.testing.assert_allclose(losses["numpy"], losses["torch"], atol=1e-5)
 
 
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_the_agreement_replay_follows_the_runs_mid_run_changes(engine: EngineName) -> None:
+    data = make_data(XOR)
+    run = Session(data, TrainConfig(engine=engine, optimizer="momentum", lr=0.01))
+    run.advance(10)
+    run.retune(TrainConfig(engine=engine, optimizer="momentum", lr=0.2, batch_size=3, clip=0.5))
+    run.advance(15)
+    assert run.retunes == [(10, run.config)]
+    replay = engine_agreement(data, run.start_config, run.steps, run.retunes)
+    replayed = replay.numpy_losses if engine == "numpy" else replay.torch_losses
+    assert replayed == run.step_losses  # the very run, step for step
+    assert replay.max_rel_diff < 1e-10
+    fixed = engine_agreement(data, run.start_config, run.steps)  # without the change: another run
+    assert fixed.numpy_losses[10:] != replay.numpy_losses[10:]
+
+
 def test_a_run_refuses_to_retune_anything_but_rate_batch_and_clipping() -> None:
     run = Session(make_data(XOR), TrainConfig())
     with pytest.raises(ValueError, match="only the learning rate, batch size and clipping"):

@@ -184,9 +184,12 @@ with st.expander("Do the two engines agree?"):
     if torch_reason is not None:
         st.write(f"Only the NumPy engine is available: {torch_reason}")
     elif st.button("replay with both engines", key="agree"):
-        agreement = session.engine_agreement(data, train_config, max(run.steps, 1))
+        agreement = session.engine_agreement(data, run.start_config, max(run.steps, 1), run.retunes)
         st.metric("largest relative gap |NumPy - PyTorch| / max(1, |NumPy|)", f"{agreement.max_rel_diff:.2e}")
-        st.caption(f"step losses over the first {agreement.steps} steps, same seed, same batches, float64")
+        st.caption(
+            f"step losses over the first {agreement.steps} steps: same seed, same batches, "
+            "the same mid-run changes of learning rate, batch size or clipping, float64"
+        )
         if agreement.stopped:
             st.warning(agreement.stopped)
         st.line_chart(agreement.chart(), height=200)

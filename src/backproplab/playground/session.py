@@ -7,7 +7,7 @@ norms. It never touches a UI; the Streamlit page keeps one per browser session a
 
 import math
 import time
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -77,6 +77,8 @@ class Session:
     def reset(self) -> None:
         """Back to step 0: the initial weights, a fresh optimizer, the first batch order, empty history."""
         self.engine: Engine = make_engine(self.config, self.data.n_classes)
+        self.start_config = self.config  # the settings of step 1; retunes lists the changes since
+        self.retunes: list[tuple[int, TrainConfig]] = []  # (steps taken when it changed, the new settings)
         self._batch_rng = np.random.default_rng([self.config.seed, 2])  # apart from the weights' stream
         self._order = np.zeros(0, dtype=np.int64)
         self._cursor = 0
@@ -109,6 +111,7 @@ class Session:
             raise ValueError("only the learning rate, batch size and clipping change during a run; reset for others")
         self.config = config
         self.engine.retune(config.lr, config.clip)
+        self.retunes.append((self.steps, config))
 
     # ----- training -----------------------------------------------------------------------------
     def _next_batch(self) -> IntArray:
@@ -214,16 +217,22 @@ class Agreement:
         return {"numpy": _drawable(self.numpy_losses), "torch": _drawable(self.torch_losses)}
 
 
-def engine_agreement(data: Data, config: TrainConfig, steps: int) -> Agreement:
+def engine_agreement(
+    data: Data, config: TrainConfig, steps: int, retunes: Sequence[tuple[int, TrainConfig]] = ()
+) -> Agreement:
     """Replay ``steps`` (capped at ``MAX_AGREEMENT_STEPS``) with both engines from the same start, step by
-    step; the replay ends at the first step where either loss is not finite (what follows would only
-    compare two broken runs)."""
+    step, applying ``retunes`` (a session's ``(steps taken, new settings)`` list) where the run did; the
+    replay ends at the first step where either loss is not finite (what follows would only compare two
+    broken runs)."""
     steps = max(1, min(steps, MAX_AGREEMENT_STEPS))
     engines: tuple[EngineName, ...] = ("numpy", "torch")
     numpy_run, torch_run = (Session(data, replace(config, engine=engine)) for engine in engines)
     numpy_losses: list[float] = []
     torch_losses: list[float] = []
     for step in range(1, steps + 1):
+        for run in (numpy_run, torch_run):
+            for _, new in (r for r in retunes if r[0] == step - 1):
+                run.retune(replace(new, engine=run.config.engine))
         a, b = numpy_run.step().loss, torch_run.step().loss
         numpy_losses.append(a)
         torch_losses.append(b)
