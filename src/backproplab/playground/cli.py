@@ -9,9 +9,9 @@ from pathlib import Path
 APP = Path(__file__).resolve().with_name("app.py")
 
 
-def streamlit_command(extra: list[str]) -> list[str]:
-    """The command line that serves the page; ``extra`` (e.g. ``--server.port 8502``) goes to streamlit."""
-    return [sys.executable, "-m", "streamlit", "run", str(APP), *extra]
+def streamlit_command(extra: list[str], app: Path = APP) -> list[str]:
+    """The command line that serves ``app`` (the page); ``extra`` (e.g. ``--server.port 8502``) goes to streamlit."""
+    return [sys.executable, "-m", "streamlit", "run", str(app), *extra]
 
 
 def cmd_playground(args: argparse.Namespace) -> int:

@@ -7,12 +7,13 @@ file, never to a pipe: a pipe that nobody reads fills up (about 64 KiB) and then
 
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from backproplab.playground.cli import streamlit_command
 
 
 def free_port() -> int:
@@ -54,8 +55,8 @@ def serving(app: Path, log: Path, timeout_s: float = 60, cwd: Path | None = None
     its URL once it answers, stop it on leaving. ``RuntimeError`` with the log's tail if the server
     exits early or does not answer within ``timeout_s`` seconds."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true"]
-    cmd += ["--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    options = ["--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port)]
+    cmd = streamlit_command([*options, "--browser.gatherUsageStats", "false"], app)
     with log.open("wb") as out:  # the server keeps its own copy of the file descriptor
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
     try:
