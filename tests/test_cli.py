@@ -75,6 +75,8 @@ def test_gradcheck_command_covers_every_output(output: str) -> None:
 def test_bad_arguments_give_a_clear_error_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["gradcheck", "--sizes", "3,0,2"]) == 2
     assert "error: layer_sizes" in capsys.readouterr().err
+    assert main(["gradcheck", "--sizes", "3,x,2"]) == 2
+    assert "error: --sizes: expected comma-separated integers such as 2,3,1, got '3,x,2'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from backproplab.cnn.spec import Row, parse_shape, parse_spec, shape_table
 from backproplab.demos import SOLVED_LOSS, RunResult, overfit_tiny, train_xor
 from backproplab.gradcheck import ParamCheck, check_mlp_gradients
 from backproplab.learn_cli import add_parsers as add_learning_parsers
+from backproplab.learn_cli import parse_sizes
 from backproplab.neural_network import MLP, History
 from backproplab.playground.cli import add_parser as add_playground_parser
 
@@ -71,7 +72,7 @@ def cmd_overfit(args: argparse.Namespace) -> int:
 
 
 def run_gradcheck(args: argparse.Namespace) -> list[ParamCheck]:
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = parse_sizes(args.sizes, "--sizes")
     net = MLP(sizes, args.activation, args.output, seed=args.seed, dtype=np.float64)
     # a stream of its own: default_rng(seed) would draw X equal to the weights' own draws
     rng = np.random.default_rng([args.seed, 1])

@@ -21,15 +21,16 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0 if t.max_grad_diff <= TRACE_TOLERANCE else 1
 
 
-def _sizes(text: str) -> list[int]:
+def parse_sizes(text: str, option: str = "--layers") -> list[int]:
+    """``"2,3,1"`` -> ``[2, 3, 1]``; ``ValueError`` naming ``option`` and the text otherwise."""
     try:
         return [int(s) for s in text.split(",")]
     except ValueError:
-        raise ValueError(f"--layers: expected comma-separated integers such as 2,3,1, got {text!r}") from None
+        raise ValueError(f"{option}: expected comma-separated integers such as 2,3,1, got {text!r}") from None
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    dot_text = graph.to_dot(graph.mlp_graph(_sizes(args.layers), args.activation, args.output))
+    dot_text = graph.to_dot(graph.mlp_graph(parse_sizes(args.layers), args.activation, args.output))
     if args.format == "dot":
         if args.out is None:
             sys.stdout.write(dot_text)
