@@ -1,4 +1,4 @@
-"""The module's sanity checks as plain functions: XOR solved, a tiny dataset memorised.
+"""The module's sanity checks as plain functions: XOR solved, a tiny dataset memorised, (w - 3)^2 minimised.
 
 Pure logic: these return results and never print; the command line (:mod:`backproplab.cli`)
 and ``overfit_test.py`` present them.
@@ -11,7 +11,7 @@ import numpy as np
 from backproplab._typing import FloatArray, IntArray
 from backproplab.data.toy import xor
 from backproplab.neural_network import MLP, History
-from backproplab.optim import Adam
+from backproplab.optim import Adam, Optimizer
 
 SOLVED_LOSS = 0.01  # the seed's bar for "XOR is solved" and for the overfit test
 
@@ -66,3 +66,17 @@ def overfit_tiny(seed: int = 0, n: int = 16, epochs: int = 1000, lr: float = 0.0
     net = MLP([2, 64, 64, 1], hidden_activation="relu", output="sigmoid", seed=seed, dtype=np.float64)
     history = net.fit(X, y, optimizer=Adam(lr), epochs=epochs, batch_size=None, verbose=False)
     return _finish(net, X, y, history)
+
+
+def quadratic_path(optimizer: Optimizer, w0: float = 10.0, steps: int = 200) -> FloatArray:
+    """``w_t`` for ``t = 0..steps`` as ``optimizer`` minimises ``f(w) = (w - 3)^2`` from ``w0`` (exercise 7.6).
+
+    Returns ``(steps + 1,)``: ``w0`` first. The gradient fed at each step is ``f'(w) = 2 (w - 3)``.
+    """
+    w = np.array([float(w0)])
+    path = np.empty(steps + 1)
+    path[0] = w[0]
+    for t in range(1, steps + 1):
+        optimizer.step([w], [2.0 * (w - 3.0)])
+        path[t] = w[0]
+    return path

@@ -23,7 +23,7 @@ from backproplab.cnn.network import SpecNet
 from backproplab.cnn.spec import param_shapes, parse_spec
 from backproplab.data.images import load_dataset
 from backproplab.data.toy import moons, xor
-from backproplab.demos import train_xor
+from backproplab.demos import quadratic_path, train_xor
 from backproplab.neural_network import MLP, History
 from backproplab.optim import SGD, Adam, Momentum, Optimizer
 
@@ -63,15 +63,7 @@ def quadratic_trajectories(steps: int = 200, w0: float = 10.0) -> dict[str, Floa
         "Momentum lr=0.05, beta=0.9": Momentum(0.05, beta=0.9),
         "Adam lr=0.2": Adam(0.2),
     }
-    out = {}
-    for label, opt in optimizers.items():
-        w = np.array([w0])
-        path = [w0]
-        for _ in range(steps):
-            opt.step([w], [2.0 * (w - 3.0)])  # the gradient of (w - 3)^2
-            path.append(float(w[0]))
-        out[label] = np.array(path)
-    return out
+    return {label: quadratic_path(opt, w0, steps) for label, opt in optimizers.items()}
 
 
 def lenet_for_digits(train: bool = True) -> tuple[SpecNet, str]:

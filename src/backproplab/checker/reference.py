@@ -11,12 +11,13 @@ from numpy.typing import ArrayLike
 from backproplab._typing import FloatArray
 from backproplab.activations import logsumexp, relu, relu_deriv, sigmoid, sigmoid_deriv, softmax
 from backproplab.cnn import conv2d_forward, conv2d_out, maxpool2d_forward
+from backproplab.demos import quadratic_path
 from backproplab.gradcheck import num_derivative
 from backproplab.layers import dense_forward
 from backproplab.losses import binary_cross_entropy as bce
 from backproplab.losses import categorical_cross_entropy
 from backproplab.neural_network import MLP
-from backproplab.optim import SGD, Adam, Optimizer, clip_by_norm
+from backproplab.optim import SGD, Adam, clip_by_norm
 
 __all__ = [
     "adam",
@@ -67,19 +68,11 @@ def backward(y: ArrayLike, cache: Cache, W2: FloatArray) -> tuple[FloatArray, ..
     return tuple(g.copy() for g in net.grads)
 
 
-def _quadratic_descent(optimizer: Optimizer, w0: float, steps: int) -> float:
-    """Minimise ``(w - 3)^2`` from ``w0`` with ``optimizer``; the final ``w``."""
-    w = np.array([float(w0)])
-    for _ in range(steps):
-        optimizer.step([w], [2.0 * (w - 3.0)])
-    return float(w[0])
-
-
 def sgd(w0: float, lr: float, steps: int) -> float:
     """The seed's 7.6 ``sgd``: ``steps`` steps of :class:`SGD` on ``(w - 3)^2``."""
-    return _quadratic_descent(SGD(lr), w0, steps)
+    return float(quadratic_path(SGD(lr), w0, steps)[-1])
 
 
 def adam(w0: float, lr: float, steps: int, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> float:
     """The seed's 7.6 ``adam``: ``steps`` steps of :class:`Adam` on ``(w - 3)^2``."""
-    return _quadratic_descent(Adam(lr, beta1, beta2, eps), w0, steps)
+    return float(quadratic_path(Adam(lr, beta1, beta2, eps), w0, steps)[-1])
