@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from backproplab._typing import FloatArray
 from backproplab.cnn import LeNet, conv2d_forward, conv2d_forward_naive, maxpool2d_forward
-from backproplab.cnn.spec import Layer
+from backproplab.cnn.spec import LayerSpec
 
 HW = (28, 28)
 MEMORY_IMAGES = 10_000
@@ -41,7 +41,7 @@ Conv = Callable[..., FloatArray]
 Forward = Callable[[FloatArray], FloatArray]
 
 
-def trunk_of(net: LeNet) -> list[tuple[str, Layer]]:
+def trunk_of(net: LeNet) -> list[tuple[str, LayerSpec]]:
     """The layers before ``flatten``, named as in the state dict: ``[("conv1", conv layer), ("relu1", ...), ...]``."""
     kinds = [layer.kind for layer in net.layers]
     end = kinds.index("flatten")

@@ -15,18 +15,20 @@ import pytest
 from numpy.typing import NDArray
 
 from backproplab.cnn import SpecNet
-from backproplab.cnn.network import BN_EPS
-from backproplab.cnn.spec import Layer, param_shapes, parse_spec, shape_table
+from backproplab.cnn.spec import LayerSpec, param_shapes, parse_spec, shape_table
+from backproplab.layers import BatchNorm1d
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from backproplab.training.models import PRESETS, build_model, export_numpy, preset_spec, state_dict_arrays
+    from backproplab.training.config import PRESETS, preset_spec
+    from backproplab.training.models import build_model, export_numpy, state_dict_arrays
 else:
     torch = pytest.importorskip("torch")
     nn = torch.nn
-    from backproplab.training.models import PRESETS, build_model, export_numpy, preset_spec, state_dict_arrays
+    from backproplab.training.config import PRESETS, preset_spec
+    from backproplab.training.models import build_model, export_numpy, state_dict_arrays
 
 Array = NDArray[Any]
 LOGIT_TOL = 1e-4  # float32, absolute
@@ -128,7 +130,7 @@ def test_state_dict_arrays_are_float32_copies_without_the_counters() -> None:
 
 # ----- the layers this grammar adds: bn, gap, dropout ---------------------------------------------
 def test_parse_spec_reads_bn_gap_and_dropout() -> None:
-    assert parse_spec("bn, gap, dropout25") == [Layer("bn"), Layer("gap"), Layer("dropout", 25)]
+    assert parse_spec("bn, gap, dropout25") == [LayerSpec("bn"), LayerSpec("gap"), LayerSpec("dropout", 25)]
 
 
 @pytest.mark.parametrize(
@@ -175,7 +177,7 @@ def test_bn_on_a_flat_input_is_batchnorm1d_and_matches_torch() -> None:
     spec, shape = "flatten,fc16,bn,relu,fc3", (2, 4, 4)
     model = _model(spec, shape)
     assert isinstance(model.bn1, nn.BatchNorm1d)
-    assert model.bn1.eps == BN_EPS == 1e-5
+    assert model.bn1.eps == BatchNorm1d(16).eps == 1e-5
     assert shape_table(parse_spec(spec), shape)[3].description == "batch norm over 16 features"
     x = _inputs(N_INPUTS, shape)
     _assert_same_logits(export_numpy(model, spec, shape).forward(x), _logits(model, x))

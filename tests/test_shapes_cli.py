@@ -5,7 +5,7 @@ import io
 import pytest
 
 from backproplab.cli import main
-from backproplab.cnn.spec import Layer, parse_shape, parse_spec, shape_table
+from backproplab.cnn.spec import LayerSpec, parse_shape, parse_spec, shape_table
 
 LENET_ANSWERS = ["6x28x28", "6x14x14", "16x14x14", "16x7x7", "784", "120", "84", "10"]
 
@@ -72,12 +72,12 @@ def test_the_quiz_explains_a_wrong_answer_and_exits_1(
 
 def test_parse_spec_reads_every_option() -> None:
     assert parse_spec("conv4k3s2p1d2, pool3s1p1, avgpool2, relu, flatten, fc7") == [
-        Layer("conv", 4, 3, 2, 1, 2),
-        Layer("pool", 3, 3, 1, 1),
-        Layer("avgpool", 2, 2, 2, 0),
-        Layer("relu"),
-        Layer("flatten"),
-        Layer("fc", 7),
+        LayerSpec("conv", 4, 3, 2, 1, 2),
+        LayerSpec("pool", 3, 3, 1, 1),
+        LayerSpec("avgpool", 2, 2, 2, 0),
+        LayerSpec("relu"),
+        LayerSpec("flatten"),
+        LayerSpec("fc", 7),
     ]
 
 

@@ -1,8 +1,9 @@
-"""2-D convolution forward pass (cross-correlation, as in PyTorch), fast and naive.
+"""2-D convolution (cross-correlation, as in PyTorch), forward and backward, fast and naive.
 
 Shapes: ``x: (N, C_in, H, W)``, ``w: (C_out, C_in, KH, KW)`` (PyTorch's layout, so weights move
 between the two without transposes), ``b: (C_out,)`` or ``None`` -> ``(N, C_out, H_out, W_out)``
-with ``(H_out, W_out)`` from :func:`~backproplab.cnn.shapes.conv2d_out`.
+with ``(H_out, W_out)`` from :func:`~backproplab.cnn.shapes.conv2d_out`. The backward pass takes
+``dout``, the loss's gradient with respect to that output, and returns ``(dx, dw, db)``.
 """
 
 import numpy as np
@@ -13,6 +14,7 @@ from backproplab._validation import check_finite
 from backproplab.cnn.shapes import Pair, conv2d_out, pair
 
 IMAGES_PER_BLOCK = 8  # images per im2col block in conv2d_forward: small enough to stay in cache
+GRID_PER_BLOCK = 4096  # padded-input positions per im2col block in conv2d_backward: stays in cache
 
 
 def check_conv_inputs(x: FloatArray, w: FloatArray, b: FloatArray | None) -> None:
@@ -31,11 +33,27 @@ def check_conv_inputs(x: FloatArray, w: FloatArray, b: FloatArray | None) -> Non
     check_finite(x, "x")
 
 
+def check_dout(dout: FloatArray, expected: tuple[int, ...], layout: str) -> FloatArray:
+    """``dout`` as a finite float array of the forward's output shape ``expected``, named by ``layout``."""
+    dout = np.asarray(dout)
+    if dout.shape != expected:
+        raise ValueError(f"dout must have the forward's output shape {layout} = {expected}, got {dout.shape}")
+    if dout.dtype.kind != "f":
+        raise TypeError(f"dout must be a float array, got dtype {dout.dtype}")
+    check_finite(dout, "dout")
+    return dout
+
+
 def pad_hw(x: FloatArray, ph: int, pw: int, value: float = 0.0) -> FloatArray:
     """``x: (N, C, H, W)`` padded by ``ph`` rows and ``pw`` columns on each side with ``value``."""
     if ph == 0 and pw == 0:
         return x
     return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def unpad_hw(a: FloatArray, ph: int, pw: int) -> FloatArray:
+    """The view of ``a: (..., Hp, Wp)`` without ``ph`` rows and ``pw`` columns on each side: undoes :func:`pad_hw`."""
+    return a[..., ph : a.shape[-2] - ph, pw : a.shape[-1] - pw]
 
 
 def windows(x: FloatArray, kh: int, kw: int, stride: tuple[int, int], dilation: tuple[int, int]) -> FloatArray:
@@ -114,3 +132,122 @@ def conv2d_forward_naive(
                     ]
                     out[i, o, r, c] = np.sum(window * w[o]) + (b[o] if b is not None else 0.0)
     return out
+
+
+def _check_backward_inputs(
+    dout: FloatArray, x: FloatArray, w: FloatArray, stride: Pair, padding: Pair, dilation: Pair
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``dout``, ``x``, ``w`` as arrays, checked as for the forward; ``dout`` must have its output's shape."""
+    x, w = np.asarray(x), np.asarray(w)
+    check_conv_inputs(x, w, None)
+    h_out, w_out = conv2d_out(x.shape[2], x.shape[3], w.shape[2], w.shape[3], stride, padding, dilation)
+    dout = check_dout(dout, (x.shape[0], w.shape[0], h_out, w_out), "(N, C_out, H_out, W_out)")
+    return dout, x, w
+
+
+def _to_grid(a: FloatArray, grid_hw: tuple[int, int], top_left: tuple[int, int], step: tuple[int, int]) -> FloatArray:
+    """``a: (N, C, h, w)`` spread over zero images of ``grid_hw = (Hp, Wp)``, one row per channel: ``(C, N*Hp*Wp)``.
+
+    ``a[n, c, r, s]`` lands in row ``c`` at ``n*Hp*Wp + (top + r*step_h) * Wp + left + s*step_w``.
+    """
+    (n, c, h, w), (hp, wp), (top, left), (step_h, step_w) = a.shape, grid_hw, top_left, step
+    grid = np.zeros((c, n, hp, wp), a.dtype)
+    rows, cols = slice(top, top + step_h * (h - 1) + 1, step_h), slice(left, left + step_w * (w - 1) + 1, step_w)
+    grid[:, :, rows, cols] = a.transpose(1, 0, 2, 3)
+    return grid.reshape(c, n * hp * wp)
+
+
+def _grid_gradients(
+    g: FloatArray, xp: FloatArray, w_mat: FloatArray, off: list[int], block: int
+) -> tuple[FloatArray, FloatArray]:
+    """``(dxp, dw_mat)`` by the formulas of :func:`conv2d_backward`, ``block`` grid positions at a time.
+
+    ``g: (C_out, P)``, ``xp: (C_in, P)`` on the grid, ``w_mat: (C_out, C_in*K)`` for ``K`` kernel taps at
+    offsets ``off`` -> ``dxp: (C_in, P)``, ``dw_mat: (C_out, C_in*K)``. A block small enough to stay in
+    cache makes im2col and col2im contiguous copies and adds of whole rows, one per tap.
+    """
+    c_in, taps = xp.shape[0], len(off)
+    dxp = np.zeros_like(xp)
+    dw_t = np.zeros((c_in * taps, g.shape[0]), g.dtype)  # dw_mat transposed: cols @ g.T is the faster product
+    buffer = np.empty(c_in * taps * block, g.dtype)  # im2col of a block, then the gradient of it
+    starts = g.shape[1] - off[-1]  # the positions whose whole window lies on the grid
+    for lo in range(0, starts, block):
+        span = min(block, starts - lo)
+        cols = buffer[: c_in * taps * span].reshape(c_in, taps, span)
+        for k in range(taps):
+            cols[:, k] = xp[:, lo + off[k] : lo + off[k] + span]
+        g_block = g[:, lo : lo + span]  # (C_out, span)
+        dw_t += cols.reshape(c_in * taps, span) @ g_block.T
+        dcols = np.matmul(w_mat.T, g_block, out=cols.reshape(c_in * taps, span)).reshape(c_in, taps, span)
+        for k in range(taps):
+            dxp[:, lo + off[k] : lo + off[k] + span] += dcols[:, k]
+    return dxp, dw_t.T
+
+
+def conv2d_backward(
+    dout: FloatArray, x: FloatArray, w: FloatArray, stride: Pair = 1, padding: Pair = 0, dilation: Pair = 1
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Gradients of the loss through :func:`conv2d_forward`, by im2col and col2im on the padded grid.
+
+    ``dout: (N, C_out, H_out, W_out)`` is the gradient of the output of ``conv2d_forward(x, w, b, stride,
+    padding, dilation)`` with ``x: (N, C_in, H, W)``, ``w: (C_out, C_in, KH, KW)`` -> ``(dx, dw, db)`` of
+    shapes ``(N, C_in, H, W)``, ``(C_out, C_in, KH, KW)`` and ``(C_out,)``, in the dtype of the inputs.
+
+    Lay each channel of the padded batch out as one row, image after image: ``xp[c, p]``. The window
+    of an output pixel starts at some ``p``, and kernel tap ``k = (i, j)`` reads ``p + off[k]``, with
+    ``off[k] = i * dil_h * Wp + j * dil_w``. So ``out[o, p] = b[o] + sum over c, k of
+    w[o, c, k] * xp[c, p + off[k]]``, and with ``g[o, p]`` the upstream gradient at window starts
+    (zero at every other position):
+
+        db[o]       = sum over p of g[o, p]
+        dw[o, c, k] = sum over p of g[o, p] * xp[c, p + off[k]]       im2col, then one product
+        dxp[c, p + off[k]] += sum over o of w[o, c, k] * g[o, p]       one product, then col2im
+
+    Each tap is then one shift of whole rows (:func:`_grid_gradients`), where windows of
+    ``H_out x W_out`` pixels would cost a short loop per image row. Reading past the end of one image
+    into the next is harmless, as ``g`` is zero there. :func:`conv2d_backward_naive` is the loop version.
+    """
+    dout, x, w = _check_backward_inputs(dout, x, w, stride, padding, dilation)
+    (n, c_in, h, wd), (c_out, _, kh, kw) = x.shape, w.shape
+    (ph, pw), (dil_h, dil_w) = pair(padding, "padding", 0), pair(dilation, "dilation", 1)
+    dtype = np.result_type(dout, x, w)
+    hp, wp = h + 2 * ph, wd + 2 * pw
+    xp = _to_grid(x.astype(dtype, copy=False), (hp, wp), (ph, pw), (1, 1))  # (C_in, N*Hp*Wp)
+    g = _to_grid(dout.astype(dtype, copy=False), (hp, wp), (0, 0), pair(stride, "stride", 1))  # (C_out, N*Hp*Wp)
+    off = [i * dil_h * wp + j * dil_w for i in range(kh) for j in range(kw)]
+    w_mat = w.reshape(c_out, c_in * kh * kw).astype(dtype, copy=False)
+    dxp, dw_mat = _grid_gradients(g, xp, w_mat, off, GRID_PER_BLOCK)
+    dx = unpad_hw(dxp.reshape(c_in, n, hp, wp), ph, pw).transpose(1, 0, 2, 3)
+    dw = dw_mat.reshape(c_out, c_in, kh, kw)
+    return np.ascontiguousarray(dx), np.ascontiguousarray(dw), dout.sum(axis=(0, 2, 3), dtype=dtype)
+
+
+def conv2d_backward_naive(
+    dout: FloatArray, x: FloatArray, w: FloatArray, stride: Pair = 1, padding: Pair = 0, dilation: Pair = 1
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The same gradients with explicit loops over images, output channels and output pixels.
+
+    For teaching and for testing :func:`conv2d_backward`: each output value was one window of the
+    padded input times the kernel, plus the bias, so its gradient flows to that window (times the
+    kernel), to the kernel (times the window) and to the bias. Slow on purpose.
+    """
+    dout, x, w = _check_backward_inputs(dout, x, w, stride, padding, dilation)
+    (n, c_out, h_out, w_out), (kh, kw) = dout.shape, w.shape[2:]
+    (sh, sw), (ph, pw), (dil_h, dil_w) = (
+        pair(stride, "stride", 1),
+        pair(padding, "padding", 0),
+        pair(dilation, "dilation", 1),
+    )
+    dtype = np.result_type(dout, x, w)
+    xp = pad_hw(x, ph, pw)
+    dxp, dw, db = np.zeros(xp.shape, dtype), np.zeros(w.shape, dtype), np.zeros(c_out, dtype)
+    for i in range(n):
+        for o in range(c_out):
+            for r in range(h_out):
+                for c in range(w_out):
+                    rows = slice(r * sh, r * sh + dil_h * (kh - 1) + 1, dil_h)
+                    cols = slice(c * sw, c * sw + dil_w * (kw - 1) + 1, dil_w)
+                    dxp[i, :, rows, cols] += dout[i, o, r, c] * w[o]
+                    dw[o] += dout[i, o, r, c] * xp[i, :, rows, cols]
+                    db[o] += dout[i, o, r, c]
+    return np.ascontiguousarray(unpad_hw(dxp, ph, pw)), dw, db

@@ -14,27 +14,10 @@ from numpy.typing import ArrayLike
 
 from backproplab._io import load_npz, save_npz
 from backproplab._typing import FloatArray, IntArray
-from backproplab.activations import sigmoid
-from backproplab.cnn.conv import conv2d_forward
-from backproplab.cnn.pool import avgpool2d_forward, flatten, maxpool2d_forward
-from backproplab.cnn.spec import Layer, Row, param_shapes, parse_spec, shape_table
+from backproplab.cnn.spec import LayerSpec, Row, build, param_shapes, parse_spec, shape_table
 
 CHUNK = 512  # images per forward chunk: bounds the im2col buffers (about 100 MiB for LeNet at 28x28)
-BN_EPS = 1e-5  # added to the running variance; PyTorch's default for BatchNorm1d and BatchNorm2d
 FORMAT, VERSION = "backproplab.SpecNet", 1  # the meta of an exported network's .npz
-
-
-def batchnorm_eval(
-    x: FloatArray, weight: FloatArray, bias: FloatArray, running_mean: FloatArray, running_var: FloatArray
-) -> FloatArray:
-    """Batch norm in eval mode: ``(x - mean) / sqrt(var + eps) * weight + bias`` with the running statistics.
-
-    ``x: (N, C, H, W)`` (per channel) or ``(N, D)`` (per feature); the four others ``(C,)`` or ``(D,)``.
-    """
-    per_channel = (-1,) + (1,) * (x.ndim - 2)  # (C, 1, 1) broadcasts over (N, C, H, W), (D,) over (N, D)
-    x_hat = (x - running_mean.reshape(per_channel)) / np.sqrt(running_var.reshape(per_channel) + BN_EPS)
-    out: FloatArray = x_hat * weight.reshape(per_channel) + bias.reshape(per_channel)
-    return out
 
 
 class SpecNet:
@@ -52,22 +35,26 @@ class SpecNet:
         classes: Sequence[str] | None = None,
     ) -> None:
         self.spec = spec
-        self.layers: list[Layer] = parse_spec(spec)
+        self.layers: list[LayerSpec] = parse_spec(spec)
         self.input_shape = input_shape
         self.rows: list[Row] = shape_table(self.layers, input_shape)
         expected = param_shapes(self.layers, input_shape)
         missing = [k for k in expected if k not in params]
         if missing:
             raise ValueError(f"state dict lacks {missing}; a {spec!r} network needs {list(expected)}")
-        self.params: dict[str, FloatArray] = {}
+        arrays = {name: np.asarray(params[name]) for name in expected}
         for name, shape in expected.items():
-            a = np.asarray(params[name])
+            a = arrays[name]
             if a.shape != shape or a.dtype.kind != "f":
                 c, h, w = input_shape
                 raise ValueError(
                     f"for {c}x{h}x{w} inputs, {name} must be a float array of shape {shape}, got {a.dtype} {a.shape}"
                 )
-            self.params[name] = a
+        dtype = np.result_type(*arrays.values()).type if arrays else np.float32
+        self.net = build(spec, input_shape, dtype=dtype)
+        self.net.load_state(arrays)
+        self.net.train(False)  # inference: batch norm uses its running statistics, dropout is off
+        self.params: dict[str, FloatArray] = self.net.state()
         self.classes = None if classes is None else self._checked_classes(classes)
 
     def _checked_classes(self, classes: Sequence[str]) -> list[str]:
@@ -123,48 +110,16 @@ class SpecNet:
         """Every layer's output for the batch ``x``, in order: ``[("conv1", (N, 6, 28, 28)), ...]``."""
         out = []
         a = np.asarray(x).astype(self._dtype(), copy=False)
-        for layer, row in zip(self.layers, self.rows[1:], strict=True):
-            a = self._apply(layer, row.name, a)
-            out.append((row.name, a))
+        for name, layer in self.net:
+            a = layer.forward(a)
+            out.append((name, a))
         return out
 
     def _dtype(self) -> np.dtype[np.floating]:
         return next(iter(self.params.values())).dtype
 
     def _forward(self, x: FloatArray) -> FloatArray:
-        a = x.astype(self._dtype(), copy=False)
-        for layer, row in zip(self.layers, self.rows[1:], strict=True):
-            a = self._apply(layer, row.name, a)
-        return a
-
-    def _apply(self, layer: Layer, name: str, a: FloatArray) -> FloatArray:
-        p = self.params
-        if layer.kind == "conv":
-            return conv2d_forward(
-                a, p[f"{name}.weight"], p[f"{name}.bias"], layer.stride, layer.padding, layer.dilation
-            )
-        if layer.kind == "pool":
-            return maxpool2d_forward(a, layer.kernel, layer.stride, layer.padding)
-        if layer.kind == "avgpool":
-            return avgpool2d_forward(a, layer.kernel, layer.stride, layer.padding)
-        if layer.kind == "fc":
-            out: FloatArray = a @ p[f"{name}.weight"].T + p[f"{name}.bias"]  # nn.Linear stores (out, in)
-            return out
-        if layer.kind == "bn":
-            weight, bias = p[f"{name}.weight"], p[f"{name}.bias"]
-            return batchnorm_eval(a, weight, bias, p[f"{name}.running_mean"], p[f"{name}.running_var"])
-        if layer.kind == "gap":
-            out = a.mean(axis=(2, 3))  # (N, C, H, W) -> (N, C)
-            return out
-        if layer.kind == "dropout":
-            return a  # dropout acts only in training; at inference it is the identity
-        if layer.kind == "flatten":
-            return flatten(a)
-        if layer.kind == "relu":
-            return np.maximum(a, 0)
-        if layer.kind == "tanh":
-            return np.tanh(a)
-        return sigmoid(a)
+        return self.net.forward(x.astype(self._dtype(), copy=False))
 
     def predict(self, x: ArrayLike) -> IntArray:
         """Class ids ``(N,)``: the argmax of the outputs."""

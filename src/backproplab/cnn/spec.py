@@ -19,9 +19,18 @@ Shapes are for one image, ``(C, H, W)``, batch axis left out. Layers are named b
 ``torch.nn.Sequential`` that :mod:`backproplab.training.models` builds. Pure logic: no printing.
 """
 
+# Annotations stay unevaluated: backproplab.layers imports backproplab.cnn (for the conv functions),
+# so while it loads this module sees it half built; the table below only reaches into it lazily.
+from __future__ import annotations
+
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
+from backproplab import layers
 from backproplab.cnn.shapes import conv2d_out
 
 LENET_SPEC = "conv6k5p2,relu,pool2,conv16k5p2,relu,pool2,flatten,fc120,relu,fc84,relu,fc{num_classes}"
@@ -29,7 +38,7 @@ _LAYER = re.compile(r"(conv|pool|avgpool|fc|dropout)(\d+)((?:[kspd]\d+)*)$|(relu
 
 
 @dataclass(frozen=True)
-class Layer:
+class LayerSpec:
     """One parsed layer: ``kind`` and its numbers (``size`` is C_out, pool kernel, fc units or dropout %)."""
 
     kind: str
@@ -51,7 +60,7 @@ class Row:
     formula: str
 
 
-def parse_spec(spec: str) -> list[Layer]:
+def parse_spec(spec: str) -> list[LayerSpec]:
     """Parse a spec string (see the module docstring); ``ValueError`` names the bad layer."""
     layers = []
     for token in (t.strip() for t in spec.split(",")):
@@ -62,108 +71,226 @@ def parse_spec(spec: str) -> list[Layer]:
                 "expected e.g. conv6k5p2, pool2, avgpool2, relu, bn, dropout25, gap, flatten, fc10"
             )
         if m.group(4):
-            layers.append(Layer(m.group(4)))
+            layers.append(LayerSpec(m.group(4)))
             continue
         kind, size = m.group(1), int(m.group(2))
         opts = {key: int(value) for key, value in re.findall(r"([kspd])(\d+)", m.group(3))}
         if kind == "conv":
             if "k" not in opts:
                 raise ValueError(f"conv layer {token!r} needs a kernel size, e.g. conv{size}k5")
-            layers.append(Layer(kind, size, opts["k"], opts.get("s", 1), opts.get("p", 0), opts.get("d", 1)))
+            layers.append(LayerSpec(kind, size, opts["k"], opts.get("s", 1), opts.get("p", 0), opts.get("d", 1)))
         elif kind in ("pool", "avgpool"):
-            layers.append(Layer(kind, size, size, opts.get("s", size), opts.get("p", 0)))
+            layers.append(LayerSpec(kind, size, size, opts.get("s", size), opts.get("p", 0)))
         elif kind == "dropout" and (opts or not 1 <= size <= 99):
             raise ValueError(f"dropout layer {token!r}: write the percentage dropped, 1 to 99, e.g. dropout25")
         else:
-            layers.append(Layer(kind, size))
+            layers.append(LayerSpec(kind, size))
         if size < 1:
             raise ValueError(f"layer {token!r}: sizes must be >= 1")
     return layers
 
 
-def _spatial(layer: Layer, c: int, h: int, w: int) -> tuple[tuple[int, int], str]:
+Shape = tuple[int, ...]
+TorchModule = tuple[str, tuple[float, ...], dict[str, int]]
+"""A ``torch.nn`` module as plain data: class name, positional and keyword arguments (the core imports no torch)."""
+
+
+def _spatial(layer: LayerSpec, shape: Shape) -> tuple[Shape, str]:
+    c, h, w = shape
     k, s, p, d = layer.kernel, layer.stride, layer.padding, layer.dilation
     h_out, w_out = conv2d_out(h, w, k, k, s, p, d)
     field = f"{d}*({k}-1)+1" if d > 1 else f"{k}"
-    return (h_out, w_out), f"({h} + 2*{p} - {field}) // {s} + 1 = {h_out}" + (f", width {w_out}" if w != h else "")
+    formula = f"({h} + 2*{p} - {field}) // {s} + 1 = {h_out}" + (f", width {w_out}" if w != h else "")
+    return (layer.size if layer.kind == "conv" else c, h_out, w_out), formula
 
 
-def shape_table(layers: list[Layer], input_shape: tuple[int, int, int]) -> list[Row]:
+def _flat(layer: LayerSpec, shape: Shape) -> tuple[Shape, str]:
+    if layer.kind == "gap":
+        return shape[:1], f"mean of each {shape[1]}x{shape[2]} map: {shape[0]}"
+    size = math.prod(shape)
+    return (size,), " * ".join(map(str, shape)) + f" = {size}"
+
+
+def _fc(layer: LayerSpec, shape: Shape) -> tuple[Shape, str]:
+    return (layer.size,), ""
+
+
+def _same(layer: LayerSpec, shape: Shape) -> tuple[Shape, str]:
+    return shape, f"2*{shape[0]} learnable; running mean, var: buffers" if layer.kind == "bn" else ""
+
+
+def _conv_text(layer: LayerSpec, shape: Shape) -> str:
+    text = f"{layer.size} filters {layer.kernel}x{layer.kernel}, stride {layer.stride}, padding {layer.padding}"
+    return text + (f", dilation {layer.dilation}" if layer.dilation > 1 else "")
+
+
+def _pool_text(layer: LayerSpec, shape: Shape) -> str:
+    text = f"{'max' if layer.kind == 'pool' else 'average'} {layer.kernel}x{layer.kernel}, stride {layer.stride}"
+    return text + (f", padding {layer.padding}" if layer.padding else "")
+
+
+def _bn_text(layer: LayerSpec, shape: Shape) -> str:
+    return f"batch norm over {shape[0]} {'channels' if len(shape) == 3 else 'features'}"
+
+
+def _pool_args(layer: LayerSpec) -> tuple[int, int, int]:
+    return layer.kernel, layer.stride, layer.padding
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Everything about one kind of layer: its shapes, its NumPy layer and its PyTorch twin.
+
+    ``out``: output shape for one input shape and the arithmetic behind it; ``text``: what it does;
+    ``arrays``: parameter and buffer shapes under PyTorch's names and layouts; ``numpy``: the layer,
+    given the input shape, a generator for its initial weights and a dtype; ``torch``: the
+    ``torch.nn`` modules of the twin, as data. ``spatial``: needs a ``(C, H, W)`` input.
+    """
+
+    out: Callable[[LayerSpec, Shape], tuple[Shape, str]]
+    text: Callable[[LayerSpec, Shape], str]
+    arrays: Callable[[LayerSpec, Shape], dict[str, Shape]]
+    numpy: Callable[[LayerSpec, Shape, np.random.Generator, type[np.floating]], layers.Layer]
+    torch: Callable[[LayerSpec, Shape], list[TorchModule]]
+    spatial: bool = False
+
+
+def _no_arrays(layer: LayerSpec, shape: Shape) -> dict[str, Shape]:
+    return {}
+
+
+def _elementwise(name: str) -> Kind:
+    """``ReLU``, ``Tanh``, ``Sigmoid``: the same class name in :mod:`backproplab.layers` and ``torch.nn``."""
+    return Kind(
+        _same, lambda *_: "elementwise", _no_arrays, lambda *_: getattr(layers, name)(), lambda *_: [(name, (), {})]
+    )
+
+
+KINDS: dict[str, Kind] = {
+    "conv": Kind(
+        _spatial,
+        _conv_text,
+        lambda t, s: {"weight": (t.size, s[0], t.kernel, t.kernel), "bias": (t.size,)},
+        lambda t, s, rng, dtype: layers.Conv2d(
+            s[0], t.size, t.kernel, t.stride, t.padding, t.dilation, "pytorch", rng, dtype
+        ),
+        lambda t, s: [
+            ("Conv2d", (s[0], t.size, t.kernel), {"stride": t.stride, "padding": t.padding, "dilation": t.dilation})
+        ],
+        spatial=True,
+    ),
+    "pool": Kind(
+        _spatial,
+        _pool_text,
+        _no_arrays,
+        lambda t, *_: layers.MaxPool2d(*_pool_args(t)),
+        lambda t, s: [("MaxPool2d", (t.kernel,), {"stride": t.stride, "padding": t.padding})],
+        spatial=True,
+    ),
+    "avgpool": Kind(  # count_include_pad=True in both, PyTorch's default
+        _spatial,
+        _pool_text,
+        _no_arrays,
+        lambda t, *_: layers.AvgPool2d(*_pool_args(t)),
+        lambda t, s: [("AvgPool2d", (t.kernel,), {"stride": t.stride, "padding": t.padding})],
+        spatial=True,
+    ),
+    "bn": Kind(  # per channel of (C, H, W) maps, per feature of (D,) vectors
+        _same,
+        _bn_text,
+        lambda t, s: {k: s[:1] for k in ("weight", "bias", "running_mean", "running_var")},
+        lambda t, s, rng, dtype: (layers.BatchNorm2d if len(s) == 3 else layers.BatchNorm1d)(s[0], dtype=dtype),
+        lambda t, s: [("BatchNorm2d" if len(s) == 3 else "BatchNorm1d", (s[0],), {})],
+    ),
+    "dropout": Kind(
+        _same,
+        lambda t, _: f"drops {t.size}% in training, else identity",
+        _no_arrays,
+        lambda t, s, rng, dtype: layers.Dropout(t.size / 100, rng=rng),
+        lambda t, s: [("Dropout", (t.size / 100,), {})],
+    ),
+    "gap": Kind(  # (N, C, H, W) -> (N, C, 1, 1) -> (N, C) in PyTorch
+        _flat,
+        lambda *_: "global average pooling",
+        _no_arrays,
+        lambda *_: layers.GlobalAvgPool2d(),
+        lambda *_: [("AdaptiveAvgPool2d", (1,), {}), ("Flatten", (), {})],
+        spatial=True,
+    ),
+    "flatten": Kind(
+        _flat, lambda *_: "to a vector", _no_arrays, lambda *_: layers.Flatten(), lambda *_: [("Flatten", (), {})]
+    ),
+    "fc": Kind(  # nn.Linear stores weight (out, in); Dense's W is its transpose, (in, out)
+        _fc,
+        lambda t, s: f"{s[0]} -> {t.size} units",
+        lambda t, s: {"weight": (t.size, s[0]), "bias": (t.size,)},
+        lambda t, s, rng, dtype: layers.Dense(s[0], t.size, "pytorch", rng, dtype),
+        lambda t, s: [("Linear", (s[0], t.size), {})],
+    ),
+    "relu": _elementwise("ReLU"),
+    "tanh": _elementwise("Tanh"),
+    "sigmoid": _elementwise("Sigmoid"),
+}
+"""The one table of layer kinds: the shape table, the NumPy network and its PyTorch twin all read it."""
+BUFFERS = ("running_mean", "running_var")  # arrays that are state, not learned (not counted as parameters)
+
+
+def shape_table(specs: list[LayerSpec], input_shape: tuple[int, int, int]) -> list[Row]:
     """The output shape of every layer for one ``(C, H, W)`` input, with names ``conv1``, ``pool1``, ..."""
     counts: dict[str, int] = {}
-    shape: tuple[int, ...] = input_shape
+    shape: Shape = input_shape
     rows = [Row("input", "", shape, 0, "")]
-    for layer in layers:
+    for layer in specs:
         counts[layer.kind] = counts.get(layer.kind, 0) + 1
         name = f"{layer.kind}{counts[layer.kind]}" if layer.kind != "flatten" else "flatten"
-        params, formula = 0, ""
-        if layer.kind in ("conv", "pool", "avgpool", "gap") and len(shape) != 3:
+        kind = KINDS[layer.kind]
+        if kind.spatial and len(shape) != 3:
             raise ValueError(f"{name} needs a (C, H, W) input, got {shape}; put it before flatten")
-        if layer.kind in ("conv", "pool", "avgpool"):
-            c, h, w = shape
-            try:
-                (h_out, w_out), formula = _spatial(layer, c, h, w)
-            except ValueError as e:
-                raise ValueError(f"{name} on a {c}x{h}x{w} input: {e}") from e
-            if layer.kind == "conv":
-                params = layer.size * (c * layer.kernel**2 + 1)
-                shape = (layer.size, h_out, w_out)
-                description = f"{layer.size} filters {layer.kernel}x{layer.kernel}, stride {layer.stride}, "
-                description += f"padding {layer.padding}" + (
-                    f", dilation {layer.dilation}" if layer.dilation > 1 else ""
-                )
-            else:
-                shape = (c, h_out, w_out)
-                description = f"{'max' if layer.kind == 'pool' else 'average'} {layer.kernel}x{layer.kernel}, "
-                description += f"stride {layer.stride}" + (f", padding {layer.padding}" if layer.padding else "")
-        elif layer.kind == "gap":
-            c, h, w = shape
-            formula = f"mean of each {h}x{w} map: {c}"
-            shape, description = (c,), "global average pooling"
-        elif layer.kind == "flatten":
-            size = 1
-            for dim in shape:
-                size *= dim
-            formula = " * ".join(map(str, shape)) + f" = {size}"
-            shape, description = (size,), "to a vector"
-        elif layer.kind == "fc":
-            if len(shape) != 1:
-                raise ValueError(f"{name} needs a flat input, got {shape}; put flatten before it")
-            params = shape[0] * layer.size + layer.size
-            shape, description = (layer.size,), f"{shape[0]} -> {layer.size} units"
-        elif layer.kind == "bn":  # weight and bias learn; running mean and variance are buffers, not counted
-            params = 2 * shape[0]
-            description = f"batch norm over {shape[0]} {'channels' if len(shape) == 3 else 'features'}"
-            formula = f"2*{shape[0]} learnable; running mean, var: buffers"
-        elif layer.kind == "dropout":
-            description = f"drops {layer.size}% in training, else identity"
-        else:
-            description = "elementwise"
-        rows.append(Row(name, description, shape, params, formula))
+        if layer.kind == "fc" and len(shape) != 1:
+            raise ValueError(f"{name} needs a flat input, got {shape}; put flatten before it")
+        try:
+            out, formula = kind.out(layer, shape)
+        except ValueError as e:
+            raise ValueError(f"{name} on a {'x'.join(map(str, shape))} input: {e}") from e
+        arrays = kind.arrays(layer, shape)
+        params = sum(math.prod(s) for k, s in arrays.items() if k not in BUFFERS)
+        rows.append(Row(name, kind.text(layer, shape), out, params, formula))
+        shape = out
     return rows
 
 
-def param_shapes(layers: list[Layer], input_shape: tuple[int, int, int]) -> dict[str, tuple[int, ...]]:
+def param_shapes(specs: list[LayerSpec], input_shape: tuple[int, int, int]) -> dict[str, Shape]:
     """Parameter and buffer shapes, PyTorch names and layouts, in ``state_dict()`` order.
 
     ``conv1.weight (C_out, C_in, K, K)``, ``fc1.weight (out, in)``; batch norm has ``bn1.weight``,
     ``bn1.bias`` and the buffers ``bn1.running_mean``, ``bn1.running_var``, all ``(C,)`` (PyTorch's
     ``num_batches_tracked`` counter is left out: inference does not use it).
     """
-    rows = shape_table(layers, input_shape)
-    shapes: dict[str, tuple[int, ...]] = {}
-    for layer, before, row in zip(layers, rows[:-1], rows[1:], strict=True):
-        c_in = before.shape[0]
-        if layer.kind == "conv":
-            shapes[f"{row.name}.weight"] = (layer.size, c_in, layer.kernel, layer.kernel)
-            shapes[f"{row.name}.bias"] = (layer.size,)
-        elif layer.kind == "fc":
-            shapes[f"{row.name}.weight"] = (layer.size, c_in)
-            shapes[f"{row.name}.bias"] = (layer.size,)
-        elif layer.kind == "bn":
-            for key in ("weight", "bias", "running_mean", "running_var"):
-                shapes[f"{row.name}.{key}"] = (c_in,)
-    return shapes
+    rows = shape_table(specs, input_shape)
+    return {
+        f"{row.name}.{key}": shape
+        for layer, before, row in zip(specs, rows[:-1], rows[1:], strict=True)
+        for key, shape in KINDS[layer.kind].arrays(layer, before.shape).items()
+    }
+
+
+def build(
+    spec: str, input_shape: tuple[int, int, int], seed: int = 0, dtype: type[np.floating] = np.float32
+) -> layers.Sequential:
+    """The NumPy network of ``spec`` for ``(N, *input_shape)`` inputs, initialised from ``seed``.
+
+    Weights and biases start as PyTorch's do (``U(±1/sqrt(fan_in))``), so both engines start from the
+    same distribution; batch norm starts at ``weight = 1``, ``bias = 0``.
+    """
+    specs = parse_spec(spec)
+    rows = shape_table(specs, input_shape)
+    rng = np.random.default_rng(seed)
+    return layers.Sequential(
+        [
+            (row.name, KINDS[layer.kind].numpy(layer, before.shape, rng, dtype))
+            for layer, before, row in zip(specs, rows[:-1], rows[1:], strict=True)
+        ]
+    )
 
 
 def parse_shape(text: str) -> tuple[int, ...]:

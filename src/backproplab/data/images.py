@@ -121,6 +121,12 @@ class ImageDataset:
     y_test: IntArray
     classes: list[str]
 
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of one image."""
+        _, c, h, w = self.x_train.shape
+        return c, h, w
+
 
 def load_dataset(
     name: str, data_dir: str | os.PathLike[str] | None = None, download: bool = True, timeout: float = 30.0

@@ -9,32 +9,49 @@ their identity and an optimizer can hold on to them. ``buffers`` hold state that
 and at inference (batch norm, dropout), as ``torch.nn.Module.train()`` / ``.eval()`` do.
 """
 
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
 
 from backproplab._typing import FloatArray
 
-Init = Literal["he", "xavier", "normal"]
+Init = Literal["he", "xavier", "normal", "pytorch"]
 
 
 def init_std(init: Init, fan_in: int) -> float:
     """Standard deviation of a weight initialisation for ``fan_in`` inputs per unit.
 
     ``"he"``: ``sqrt(2 / fan_in)`` (for ReLU, which zeroes half its inputs); ``"xavier"``:
-    ``sqrt(1 / fan_in)`` (for tanh/sigmoid); ``"normal"``: 0.01.
+    ``sqrt(1 / fan_in)`` (for tanh/sigmoid); ``"normal"``: 0.01; ``"pytorch"``: ``sqrt(1 / (3 fan_in))``,
+    the standard deviation of ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
     """
     stds = {"he": np.sqrt(2.0 / fan_in), "xavier": np.sqrt(1.0 / fan_in), "normal": 0.01}
+    stds["pytorch"] = np.sqrt(1.0 / (3 * fan_in))
     if init not in stds:
-        raise ValueError(f"init must be 'he', 'xavier' or 'normal', got {init!r}")
+        raise ValueError(f"init must be 'he', 'xavier', 'normal' or 'pytorch', got {init!r}")
     return float(stds[init])
 
 
 def init_weight(
     shape: tuple[int, ...], fan_in: int, init: Init, rng: np.random.Generator, dtype: type[np.floating]
 ) -> FloatArray:
-    """A ``shape`` array of normal weights with :func:`init_std` ``(init, fan_in)``, in ``dtype``."""
+    """A ``shape`` array of initial weights with :func:`init_std` ``(init, fan_in)``, in ``dtype``.
+
+    Normal for ``"he"``, ``"xavier"`` and ``"normal"``; for ``"pytorch"`` uniform in ``±1/sqrt(fan_in)``,
+    what ``nn.Linear`` and ``nn.Conv2d`` start from (``kaiming_uniform_`` with ``a = sqrt(5)``).
+    """
+    if init == "pytorch":
+        bound = 1.0 / np.sqrt(fan_in)
+        return rng.uniform(-bound, bound, shape).astype(dtype)
     return (rng.standard_normal(shape) * init_std(init, fan_in)).astype(dtype)
+
+
+def init_bias(size: int, fan_in: int, init: Init, rng: np.random.Generator, dtype: type[np.floating]) -> FloatArray:
+    """``(size,)`` initial biases: zeros, except PyTorch's ``U(±1/sqrt(fan_in))`` for ``init="pytorch"``."""
+    if init == "pytorch":
+        return init_weight((size,), fan_in, init, rng, dtype)
+    return np.zeros(size, dtype=dtype)
 
 
 class Layer:
@@ -67,6 +84,19 @@ class Layer:
         """Fill ``grads`` from ``dy`` without returning ``dx``: for a network's first layer, whose
         input gradient nothing needs (PyTorch skips it too). Layers that can save work override it."""
         self.backward(dy)
+
+    def state(self) -> dict[str, FloatArray]:
+        """Parameters and buffers under PyTorch's names and in its layouts (views, not copies)."""
+        return self.params | self.buffers
+
+    def state_grads(self) -> dict[str, FloatArray]:
+        """The gradients of :meth:`state`'s parameters, under the same names and in the same layouts."""
+        return self.grads
+
+    def load_state(self, state: Mapping[str, np.ndarray]) -> None:
+        """Copy the arrays of :meth:`state` from ``state`` (same keys and shapes) into this layer, in place."""
+        for key, target in self.state().items():
+            target[...] = state[key]
 
     def _cached(self, cache: FloatArray | None) -> FloatArray:
         if cache is None:

@@ -7,7 +7,7 @@ Batch-first: ``x: (N, d_in)``, ``W: (d_in, d_out)``, ``b: (d_out,)``, ``y: (N, d
 import numpy as np
 
 from backproplab._typing import FloatArray
-from backproplab.layers.base import Init, Layer, init_weight
+from backproplab.layers.base import Init, Layer, init_bias, init_weight
 
 
 def dense_forward(X: FloatArray, W: FloatArray, b: FloatArray) -> FloatArray:
@@ -28,8 +28,8 @@ def dense_forward(X: FloatArray, W: FloatArray, b: FloatArray) -> FloatArray:
 class Dense(Layer):
     """Fully connected layer ``y = x @ W + b`` with ``W: (d_in, d_out)``, ``b: (d_out,)``.
 
-    ``init``: ``"he"``, ``"xavier"`` or ``"normal"`` (see :func:`~backproplab.layers.base.init_std`).
-    Biases start at zero.
+    ``init``: ``"he"``, ``"xavier"``, ``"normal"`` or ``"pytorch"`` (see
+    :func:`~backproplab.layers.base.init_weight`). Biases start at zero, except with ``"pytorch"``.
     """
 
     def __init__(
@@ -46,7 +46,7 @@ class Dense(Layer):
         rng = rng if rng is not None else np.random.default_rng()
         self.params = {
             "W": init_weight((d_in, d_out), d_in, init, rng, dtype),
-            "b": np.zeros(d_out, dtype=dtype),
+            "b": init_bias(d_out, d_in, init, rng, dtype),
         }
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self._x: FloatArray | None = None
@@ -55,6 +55,13 @@ class Dense(Layer):
         """``x: (N, d_in)`` -> ``y: (N, d_out)``."""
         self._x = x
         return dense_forward(x, self.params["W"], self.params["b"])
+
+    def state(self) -> dict[str, FloatArray]:
+        """``weight: (d_out, d_in)`` (a transposed view of ``W``, as ``nn.Linear`` stores it) and ``bias``."""
+        return {"weight": self.params["W"].T, "bias": self.params["b"]}
+
+    def state_grads(self) -> dict[str, FloatArray]:
+        return {"weight": self.grads["W"].T, "bias": self.grads["b"]}
 
     def backward_params(self, dy: FloatArray) -> None:
         """Fill ``grads`` from ``dy: (N, d_out)``: ``dW = x.T @ dy``, ``db = sum_n dy`` (no ``dx``)."""

@@ -1,37 +1,79 @@
-"""``backproplab train-cnn`` and ``scripts/train_cnn_pytorch.py``: one entry point, ``main(argv)``."""
+"""``backproplab train-cnn`` and ``scripts/train_cnn_pytorch.py``: one entry point, ``main(argv)``.
+
+``--engine torch`` (the default) trains with PyTorch; ``--engine numpy`` trains the same network with
+backproplab's own layers and never imports PyTorch. Either way the run ends with the same report,
+plots and export (a :class:`~backproplab.cnn.SpecNet` ``.npz`` that both engines load).
+"""
 
 import sys
+from dataclasses import dataclass, field
+from typing import Any
 
-from backproplab.training.config import parse_config
-from backproplab.training.loop import TrainingInterruptedError, train
-from backproplab.training.models import export_numpy
-from backproplab.training.report import agreement, plot_confusion, plot_curves
+from backproplab._typing import IntArray
+from backproplab.cnn.network import SpecNet
+from backproplab.data.images import ImageDataset
+from backproplab.training.common import TrainingInterruptedError
+from backproplab.training.config import TrainConfig, parse_config
+from backproplab.training.figures import plot_confusion, plot_curves
+
+
+@dataclass
+class Outcome:
+    """What either engine hands to the report: the trained network for NumPy inference, and its run."""
+
+    net: SpecNet
+    data: ImageDataset
+    history: list[dict[str, Any]]
+    predictions: IntArray  # (M,) class ids on the test set
+    checkpoint: str  # file name in --out
+    lines: list[str] = field(default_factory=list)  # engine-specific report lines
+
+
+def _train_numpy(config: TrainConfig) -> Outcome:
+    from backproplab.training.numpy_engine import train_numpy
+
+    result = train_numpy(config)
+    net = result.export()
+    return Outcome(net, result.data, result.history, net.predict(result.data.x_test), "checkpoint.npz")
+
+
+def _train_torch(config: TrainConfig) -> Outcome | None:
+    """PyTorch training; ``None`` on ranks other than 0 under torchrun (rank 0 reports)."""
+    from backproplab.training.loop import train  # imports torch: only for this engine
+    from backproplab.training.models import export_numpy
+    from backproplab.training.report import agreement
+
+    result = train(config)
+    if not result.world.main:
+        return None
+    net = export_numpy(result.model, result.spec, result.data.input_shape)
+    report = agreement(result.model, net, result.data.x_test)
+    return Outcome(net, result.data, result.history, report.predictions, "checkpoint.pt", report.lines())
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train, then (rank 0) report accuracy and NumPy/PyTorch agreement, draw plots, export. Exit status:
-    0 done, 2 bad input, 130 interrupted (a checkpoint was saved: rerun with --resume)."""
+    """Train, then report accuracy, draw plots, export. Exit status: 0 done, 2 bad input,
+    130 interrupted (a checkpoint was saved: rerun with --resume)."""
     try:
         config = parse_config(argv)
-        result = train(config)
+        outcome = _train_numpy(config) if config.engine == "numpy" else _train_torch(config)
     except TrainingInterruptedError as e:
         print(f"{e}\ncontinue with the same command and --resume", file=sys.stderr)
         return 130
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if not result.world.main:
+    if outcome is None:
         return 0
-    data, title = result.data, f"{config.preset} on {config.dataset}"
-    input_shape = (data.x_train.shape[1], data.x_train.shape[2], data.x_train.shape[3])
-    net = export_numpy(result.model, result.spec, input_shape)
-    report = agreement(result.model, net, data.x_test)
-    print(f"test accuracy ({config.preset} on {config.dataset}, {len(data.y_test)} images): {result.test_accuracy:.4f}")
-    print("\n".join(report.lines()))
-    plot_curves(result.history, config.out / "curves.png", title)
-    plot_confusion(data.y_test, report.predictions, data.classes, config.out / "confusion.png", title)
-    print(f"wrote {config.out}/checkpoint.pt, metrics.jsonl, curves.png, confusion.png")
+    data, title = outcome.data, f"{config.preset} on {config.dataset} ({config.engine})"
+    accuracy = outcome.history[-1]["test_acc"]
+    print(f"test accuracy ({config.preset} on {config.dataset}, {len(data.y_test)} images): {accuracy:.4f}")
+    for line in outcome.lines:
+        print(line)
+    plot_curves(outcome.history, config.out / "curves.png", title)
+    plot_confusion(data.y_test, outcome.predictions, data.classes, config.out / "confusion.png", title)
+    print(f"wrote {config.out}/{outcome.checkpoint}, metrics.jsonl, curves.png, confusion.png")
     if config.export is not None:
-        net.save_npz(config.export, classes=data.classes)
+        outcome.net.save_npz(config.export, classes=data.classes)
         print(f"exported architecture + weights for the NumPy forward to {config.export}")
     return 0

@@ -7,17 +7,11 @@ points at the next one, and exits; ``--resume`` continues from there.
 """
 
 import hashlib
-import json
-import signal
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from types import FrameType
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -26,7 +20,8 @@ from tqdm import tqdm
 
 from backproplab.data.images import ImageDataset, load_dataset
 from backproplab.training.checkpoint import load_checkpoint, save_checkpoint
-from backproplab.training.config import TrainConfig
+from backproplab.training.common import TrainingInterruptedError, log_epoch, seed_of, sigint_flag
+from backproplab.training.config import TrainConfig, preset_spec
 from backproplab.training.distributed import (
     World,
     any_rank,
@@ -35,11 +30,7 @@ from backproplab.training.distributed import (
     mean_over_ranks,
     rank_device,
 )
-from backproplab.training.models import build_model, preset_spec
-
-
-class TrainingInterruptedError(Exception):
-    """Training stopped on SIGINT after saving a checkpoint."""
+from backproplab.training.models import build_model
 
 
 @dataclass
@@ -69,11 +60,6 @@ def pick_device(name: str) -> torch.device:
     if name == "mps" and not torch.backends.mps.is_available():
         raise ValueError("--device mps: no Apple GPU is available here; use --device cpu or auto")
     return torch.device(name)
-
-
-def _seed(*keys: int) -> int:
-    """One seed from a tuple of ints such as ``(seed, epoch, batch, rank)``: batches get unrelated streams."""
-    return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
 
 
 def shift_augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -131,21 +117,6 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 10
     return loss / len(x), correct / len(x)
 
 
-@contextmanager
-def sigint_flag() -> Iterator[list[bool]]:
-    """While active, SIGINT sets ``flag[0]`` instead of raising, so the loop stops at a batch boundary."""
-    flag = [False]
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        flag[0] = True
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def training_state(model: nn.Module, opt: torch.optim.Optimizer, schedule: Schedule) -> dict[str, Any]:
     return {"model": model.state_dict(), "optimizer": opt.state_dict(), "schedule": schedule.state_dict()}
 
@@ -162,19 +133,6 @@ def train_step(
     opt.step()
     schedule.step()
     return float(loss.detach()), int((logits.argmax(1) == y).sum())
-
-
-def log_epoch(record: dict[str, Any], config: TrainConfig) -> None:
-    """Append the epoch's metrics to ``metrics.jsonl`` and, if verbose, print them."""
-    with open(config.out / "metrics.jsonl", "a") as f:
-        f.write(json.dumps(record) + "\n")
-    if config.verbose:
-        r = record
-        print(
-            f"epoch {r['epoch']:>3}/{config.epochs}  train loss {r['train_loss']:.4f} acc {r['train_acc']:.4f}  "
-            f"test loss {r['test_loss']:.4f} acc {r['test_acc']:.4f}  ({r['seconds']:.1f} s)",
-            flush=True,
-        )
 
 
 def weights_digest(model: nn.Module) -> str:
@@ -261,12 +219,12 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
                     raise TrainingInterruptedError(
                         f"interrupted at epoch {epoch + 1}, batch {batch}; saved {checkpoint_path}"
                     )
-                torch.manual_seed(_seed(config.seed, epoch, batch, world.rank))  # dropout of this batch
+                torch.manual_seed(seed_of(config.seed, epoch, batch, world.rank))  # dropout of this batch
                 idx = order[batch * local_batch : (batch + 1) * local_batch]
                 xb, yb = x_train[idx], y_train[idx]
                 if config.augment:
                     xb = shift_augment(
-                        xb, torch.Generator().manual_seed(_seed(config.seed, epoch, batch, world.rank, 1))
+                        xb, torch.Generator().manual_seed(seed_of(config.seed, epoch, batch, world.rank, 1))
                     )
                 batch_loss, batch_correct = train_step(net, opt, schedule, loss_fn, xb, yb)
                 loss_sum += batch_loss * len(yb)

@@ -12,50 +12,18 @@ The children of the ``nn.Sequential`` are named as the rows of :func:`~backpropl
 from collections import OrderedDict
 
 import numpy as np
+import torch
 from torch import nn
 
 from backproplab._typing import FloatArray
-from backproplab.cnn.network import BN_EPS, SpecNet
-from backproplab.cnn.spec import LENET_SPEC, Layer, parse_spec, shape_table
-
-PRESETS: dict[str, str] = {
-    "lenet": LENET_SPEC,  # LeNet-5 with ReLU and max pooling, about 108k parameters at 28x28
-    # pooling straight after each conv: batch norm and ReLU run on maps 4x smaller; about 92% on
-    # Fashion-MNIST in 5 epochs of ~14 s on 2 cores (bench/train_time_to_accuracy.py)
-    "fast": "conv16k3p1,pool2,bn,relu,conv32k3p1,pool2,bn,relu,conv64k3p1,bn,relu,flatten,fc{num_classes}",
-}
-"""Training presets as spec strings; ``{num_classes}`` is filled in by :func:`preset_spec`."""
-_ELEMENTWISE: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+from backproplab.cnn.network import SpecNet
+from backproplab.cnn.spec import KINDS, TorchModule, parse_spec, shape_table
 
 
-def preset_spec(name: str, num_classes: int) -> str:
-    """The spec of preset ``name`` for ``num_classes`` outputs; ``ValueError`` lists the presets."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}")
-    return PRESETS[name].format(num_classes=num_classes)
-
-
-def _module(layer: Layer, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> nn.Module:
-    """The ``torch.nn`` module of one layer that maps one ``in_shape`` input to ``out_shape``."""
-    k, s, p = layer.kernel, layer.stride, layer.padding
-    if layer.kind == "conv":
-        return nn.Conv2d(in_shape[0], layer.size, k, stride=s, padding=p, dilation=layer.dilation)
-    if layer.kind == "pool":
-        return nn.MaxPool2d(k, stride=s, padding=p)
-    if layer.kind == "avgpool":
-        return nn.AvgPool2d(k, stride=s, padding=p)  # count_include_pad=True, as avgpool2d_forward
-    if layer.kind == "bn":  # per channel of (C, H, W) maps, per feature of (D,) vectors
-        batch_norm = nn.BatchNorm2d if len(in_shape) == 3 else nn.BatchNorm1d
-        return batch_norm(in_shape[0], eps=BN_EPS)
-    if layer.kind == "gap":
-        return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())  # (N, C, H, W) -> (N, C, 1, 1) -> (N, C)
-    if layer.kind == "dropout":
-        return nn.Dropout(layer.size / 100)
-    if layer.kind == "flatten":
-        return nn.Flatten()
-    if layer.kind == "fc":
-        return nn.Linear(in_shape[0], out_shape[0])
-    return _ELEMENTWISE[layer.kind]()
+def _module(modules: list[TorchModule]) -> nn.Module:
+    """The ``torch.nn`` module(s) that the table of layer kinds names for one layer (several in a Sequential)."""
+    built = [getattr(nn, name)(*args, **kwargs) for name, args, kwargs in modules]
+    return built[0] if len(built) == 1 else nn.Sequential(*built)
 
 
 def build_model(spec: str, input_shape: tuple[int, int, int]) -> nn.Sequential:
@@ -66,7 +34,7 @@ def build_model(spec: str, input_shape: tuple[int, int, int]) -> nn.Sequential:
     layers = parse_spec(spec)
     rows = shape_table(layers, input_shape)
     children = OrderedDict(
-        (row.name, _module(layer, before.shape, row.shape))
+        (row.name, _module(KINDS[layer.kind].torch(layer, before.shape)))
         for layer, before, row in zip(layers, rows[:-1], rows[1:], strict=True)
     )
     return nn.Sequential(children)
@@ -87,3 +55,16 @@ def export_numpy(model: nn.Module, spec: str, input_shape: tuple[int, int, int])
     It computes what ``model.eval()`` computes: batch norm with the running statistics, no dropout.
     """
     return SpecNet(spec, state_dict_arrays(model), input_shape)
+
+
+def from_numpy(net: SpecNet) -> nn.Sequential:
+    """The PyTorch twin of a NumPy network, carrying its weights and buffers; returned in eval mode.
+
+    The way back from :func:`export_numpy`: a network trained by the NumPy engine runs in PyTorch.
+    """
+    model = build_model(net.spec, net.input_shape)
+    state = model.state_dict()
+    for key, value in net.params.items():
+        state[key] = torch.from_numpy(np.ascontiguousarray(value)).to(state[key].dtype)
+    model.load_state_dict(state)
+    return model.eval()

@@ -1,0 +1,196 @@
+"""Train a spec network with backproplab's own NumPy layers: ``train_numpy(config)``, no PyTorch.
+
+The same run as :func:`backproplab.training.loop.train` makes with PyTorch: the same data, network
+spec, optimizer, schedule, label smoothing, shifts, per-epoch lines and ``metrics.jsonl``. Batch
+order, shifts and dropout of epoch ``e``, batch ``b`` come from generators seeded with
+``(seed, e, b)``, so a run resumed at any batch is the run that was never stopped. Ctrl-C finishes
+the current batch, writes ``checkpoint.npz`` (weights, optimizer state, where it stopped; atomic,
+no pickle) and stops; ``--resume`` continues from there.
+"""
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from backproplab._io import load_npz, save_npz
+from backproplab._typing import FloatArray, IntArray
+from backproplab.cnn.network import SpecNet
+from backproplab.cnn.spec import build
+from backproplab.data.augment import shift_images
+from backproplab.data.images import ImageDataset, load_dataset
+from backproplab.layers import Dropout, Sequential
+from backproplab.losses import softmax_cross_entropy
+from backproplab.optim import Adam, AdamW, Momentum, Optimizer
+from backproplab.schedules import make_schedule
+from backproplab.training.common import TrainingInterruptedError, log_epoch, seed_of, sigint_flag
+from backproplab.training.config import TrainConfig, preset_spec
+
+FORMAT = "backproplab.numpy-checkpoint"
+EVAL_BATCH = 1024  # images per evaluation forward pass
+
+
+@dataclass
+class NumpyResult:
+    """A finished NumPy run: the network (inference mode), its spec, data and per-epoch history."""
+
+    net: Sequential
+    spec: str
+    data: ImageDataset
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def test_accuracy(self) -> float:
+        return float(self.history[-1]["test_acc"]) if self.history else float("nan")
+
+    def export(self) -> SpecNet:
+        """The trained network as a :class:`SpecNet` (the format both engines export and load)."""
+        return SpecNet(self.spec, self.net.state(), self.data.input_shape, self.data.classes)
+
+
+def make_optimizer(config: TrainConfig) -> Optimizer:
+    """The optimizer ``config`` names, as the PyTorch engine builds it (SGD is Nesterov momentum 0.9)."""
+    if config.optimizer == "sgd":
+        return Momentum(config.lr, 0.9, nesterov=True, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        return Adam(config.lr, weight_decay=config.weight_decay)
+    return AdamW(config.lr, weight_decay=config.weight_decay)
+
+
+def smoothed_targets(y: IntArray, num_classes: int, smoothing: float, dtype: type[np.floating]) -> FloatArray:
+    """Class ids ``(B,)`` -> target rows ``(B, K)``: ``1 - smoothing + smoothing / K`` on the class,
+    ``smoothing / K`` elsewhere (``nn.CrossEntropyLoss(label_smoothing=...)``)."""
+    target = np.full((len(y), num_classes), smoothing / num_classes, dtype=dtype)
+    target[np.arange(len(y)), y] += 1.0 - smoothing
+    return target
+
+
+def evaluate(net: Sequential, x: FloatArray, y: IntArray) -> tuple[float, float]:
+    """``(mean cross-entropy, accuracy)`` of ``net`` in inference mode on ``x: (N, C, H, W)``, ``y: (N,)``."""
+    net.train(False)
+    loss, correct = 0.0, 0
+    for i in range(0, len(x), EVAL_BATCH):
+        logits = net.forward(x[i : i + EVAL_BATCH])
+        batch_loss, _ = softmax_cross_entropy(logits, y[i : i + EVAL_BATCH])
+        loss += batch_loss * len(logits)
+        correct += int((logits.argmax(axis=1) == y[i : i + EVAL_BATCH]).sum())
+    net.train(True)
+    return loss / len(x), correct / len(x)
+
+
+def train_step(net: Sequential, opt: Optimizer, xb: FloatArray, target: FloatArray) -> tuple[float, FloatArray]:
+    """Forward, loss, backward and one update on ``xb: (B, C, H, W)``; ``(mean loss, logits (B, K))``."""
+    logits = net.forward(xb)
+    loss, dlogits = softmax_cross_entropy(logits, target)
+    net.backward_params(dlogits)
+    opt.step(list(net.params.values()), list(net.grads.values()))
+    return loss, logits
+
+
+def _save(path: Path, net: Sequential, opt: Optimizer, meta: dict[str, Any]) -> None:
+    arrays = {f"model.{k}": v for k, v in net.state().items()}
+    arrays |= {f"optim.{k}": v for k, v in opt.state().items()}
+    save_npz(path, {"format": FORMAT, "version": 1, **meta}, arrays)
+
+
+def _load(path: Path, net: Sequential, opt: Optimizer, spec: str, input_shape: tuple[int, ...]) -> dict[str, Any]:
+    """Restore ``net`` and ``opt`` from ``path``; return its meta. ``ValueError`` for another network's file."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no checkpoint to resume from (train without --resume first)")
+    meta, arrays = load_npz(path, FORMAT)
+    if meta.get("spec") != spec or tuple(meta.get("input_shape", ())) != tuple(input_shape):
+        raise ValueError(
+            f"{path}: checkpoint of another network: it holds {meta.get('spec')!r} on inputs "
+            f"{tuple(meta.get('input_shape', ()))}, this run builds {spec!r} on {tuple(input_shape)}"
+        )
+    try:
+        net.load_state({k[len("model.") :]: v for k, v in arrays.items() if k.startswith("model.")})
+        opt.load_state(
+            {k[len("optim.") :]: v for k, v in arrays.items() if k.startswith("optim.")}, list(net.params.values())
+        )
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from e
+    return meta
+
+
+def train_numpy(config: TrainConfig) -> NumpyResult:
+    """Run training as configured with the NumPy engine; :class:`TrainingInterruptedError` after saving on SIGINT."""
+    data = load_dataset(config.dataset, data_dir=config.data_dir, download=config.download)
+    spec = preset_spec(config.preset, len(data.classes))
+    net = build(spec, data.input_shape, seed=config.seed, dtype=np.float32)
+    opt = make_optimizer(config)
+    n, k = len(data.x_train), len(data.classes)
+    steps_per_epoch = -(-n // config.batch_size)
+    schedule = make_schedule(config.schedule, config.lr, config.epochs * steps_per_epoch)
+    path = config.out / "checkpoint.npz"
+    start_epoch, start_batch, history, partial = 0, 0, [], [0.0, 0, 0]
+    if config.resume:
+        meta = _load(path, net, opt, spec, data.input_shape)
+        start_epoch, start_batch, history, partial = meta["epoch"], meta["batch"], meta["history"], meta["partial"]
+    config.out.mkdir(parents=True, exist_ok=True)
+    if not config.resume:
+        (config.out / "metrics.jsonl").unlink(missing_ok=True)
+    lr = config.lr
+    dropouts = [layer for layer in net.layers if isinstance(layer, Dropout)]
+
+    def checkpoint(epoch: int, batch: int, sums: list[float]) -> None:
+        where = {"epoch": epoch, "batch": batch, "partial": sums, "history": history}
+        _save(path, net, opt, where | {"spec": spec, "input_shape": list(data.input_shape), "config": config.to_dict()})
+
+    with sigint_flag() as stop:
+        for epoch in range(start_epoch, config.epochs):
+            order = np.random.default_rng(seed_of(config.seed, epoch)).permutation(n)
+            first = start_batch if epoch == start_epoch else 0
+            loss_sum, correct, seen = partial if epoch == start_epoch else [0.0, 0, 0]
+            started = time.perf_counter()
+            bar = tqdm(
+                range(first, steps_per_epoch),
+                desc=f"epoch {epoch + 1}/{config.epochs}",
+                leave=False,
+                disable=not (config.verbose and sys.stderr.isatty()),
+            )
+            for batch in bar:
+                if stop[0]:
+                    checkpoint(epoch, batch, [loss_sum, correct, seen])
+                    raise TrainingInterruptedError(f"interrupted at epoch {epoch + 1}, batch {batch}; saved {path}")
+                rows = np.sort(order[batch * config.batch_size : (batch + 1) * config.batch_size])
+                xb, yb = data.x_train[rows], data.y_train[rows]
+                if config.augment:
+                    xb = shift_images(xb, np.random.default_rng(seed_of(config.seed, epoch, batch, 0, 1)))
+                for i, layer in enumerate(dropouts):
+                    layer.rng = np.random.default_rng(seed_of(config.seed, epoch, batch, 0, 2, i))
+                step = epoch * steps_per_epoch + batch
+                lr, momentum = schedule(step)
+                opt.set_hyperparameters(lr, momentum)
+                loss, logits = train_step(net, opt, xb, smoothed_targets(yb, k, config.label_smoothing, np.float32))
+                if not np.isfinite(loss):
+                    raise ValueError(
+                        f"loss became {loss} at epoch {epoch + 1}, batch {batch} (lr {lr:g}); {path} holds the "
+                        "state at the end of the last finished epoch: try a smaller --lr"
+                    )
+                loss_sum += loss * len(yb)
+                correct += int((logits.argmax(axis=1) == yb).sum())
+                seen += len(yb)
+            train_seconds = time.perf_counter() - started
+            test_loss, test_acc = evaluate(net, data.x_test, data.y_test)
+            history.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_loss": loss_sum / max(seen, 1),
+                    "train_acc": correct / max(seen, 1),
+                    "test_loss": test_loss,
+                    "test_acc": test_acc,
+                    "lr": lr,
+                    "seconds": train_seconds,
+                    "eval_seconds": time.perf_counter() - started - train_seconds,
+                    "engine": "numpy",
+                }
+            )
+            log_epoch(history[-1], config)
+            checkpoint(epoch + 1, 0, [0.0, 0, 0])
+    net.train(False)
+    return NumpyResult(net, spec, data, history)
