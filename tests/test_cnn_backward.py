@@ -127,7 +127,7 @@ def _assert_matches_torch(ours: FArr, theirs: Any, dtype: type[np.floating]) -> 
 @example(case=ConvCase(1, 1, 1, (1, 1), (1, 1), 1, 0, 1, seed=0))  # N=1, C=1, 1x1 everything
 @example(case=ConvCase(2, 2, 2, (3, 2), (3, 2), 1, 0, 1, seed=1))  # kernel equals the input: 1x1 output
 @example(case=ConvCase(2, 2, 1, (5, 6), (3, 2), (2, 3), (0, 1), (2, 1), seed=2))  # every option a non-square pair
-@example(case=ConvCase(1, 2, 2, (6, 5), (2, 3), 3, 2, 1, seed=3))  # stride skips rows the last window misses
+@example(case=ConvCase(1, 2, 2, (6, 5), (2, 3), 3, 2, 1, seed=3))  # stride 3 leaves the last padded row unread
 def test_conv2d_backward_matches_central_differences(case: ConvCase) -> None:
     x, w, b = case.arrays(np.float64, bias=True)
     assert b is not None

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backproplab.data.toy import blobs, moons
+from backproplab.fit import DivergenceError
 from backproplab.gradcheck import check_mlp_gradients
-from backproplab.neural_network import MLP, Activation, DivergenceError, Output
+from backproplab.neural_network import MLP, Activation, Output
 from backproplab.optim import SGD, Adam, Optimizer
 
 

@@ -17,10 +17,11 @@ from backproplab.checker.cli import cmd_check
 from backproplab.cnn.lenet import lenet_spec
 from backproplab.cnn.spec import Row, parse_shape, parse_spec, shape_table
 from backproplab.demos import SOLVED_LOSS, RunResult, overfit_tiny, train_xor
+from backproplab.fit import History
 from backproplab.gradcheck import ParamCheck, check_mlp_gradients
 from backproplab.learn_cli import add_parsers as add_learning_parsers
 from backproplab.learn_cli import parse_sizes
-from backproplab.neural_network import MLP, History
+from backproplab.neural_network import MLP
 from backproplab.playground.cli import add_parser as add_playground_parser
 
 
@@ -266,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "train-cnn",
         add_help=False,
-        help="train the CNN with PyTorch (real images, checkpoints, export, DDP); train-cnn --help for options",
+        help="train the CNN with PyTorch or --engine numpy (real images, checkpoints, export, DDP); "
+        "train-cnn --help for options",
         description="Same as python scripts/train_cnn_pytorch.py.",
     )
     p.add_argument("args", nargs=argparse.REMAINDER, help="options of scripts/train_cnn_pytorch.py")

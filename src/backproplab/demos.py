@@ -10,7 +10,8 @@ import numpy as np
 
 from backproplab._typing import FloatArray, IntArray
 from backproplab.data.toy import xor
-from backproplab.neural_network import MLP, History
+from backproplab.fit import History
+from backproplab.neural_network import MLP
 from backproplab.optim import Adam, Optimizer
 
 SOLVED_LOSS = 0.01  # the seed's bar for "XOR is solved" and for the overfit test

@@ -13,8 +13,7 @@ One training step, spelled out (this is what :meth:`MLP.train_step` does)::
 """
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import Literal, get_args
 
@@ -25,32 +24,17 @@ from backproplab._io import load_npz, save_npz
 from backproplab._typing import FloatArray, IntArray
 from backproplab._validation import as_numeric, check_features, check_finite, check_same_length
 from backproplab.activations import sigmoid, softmax
-from backproplab.layers import Dense, Init, Layer, LeakyReLU, ReLU, Sigmoid, Tanh
+from backproplab.fit import History, fit_loop
+from backproplab.layers import Dense, Init, Layer, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh
 from backproplab.losses import mse_loss, sigmoid_binary_cross_entropy, softmax_cross_entropy
 from backproplab.optim import Adam, Optimizer, clip_grad_norm
 from backproplab.progress import Progress
+from backproplab.schedules import Schedule
 
 Activation = Literal["relu", "tanh", "sigmoid", "leaky_relu"]
 Output = Literal["softmax", "sigmoid", "linear"]
 _ACTIVATIONS: dict[str, type[Layer]] = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "leaky_relu": LeakyReLU}
 _FORMAT = "backproplab.MLP"
-
-
-class DivergenceError(RuntimeError):
-    """Training produced a non-finite loss; the model was left with its last finite parameters."""
-
-    def __init__(self, message: str, epoch: int, history: "History") -> None:
-        super().__init__(message)
-        self.epoch = epoch
-        self.history = history
-
-
-@dataclass
-class History:
-    """Per-epoch metrics from :meth:`MLP.fit`: mean training loss, and accuracy for classifiers."""
-
-    loss: list[float] = field(default_factory=list)
-    accuracy: list[float] = field(default_factory=list)
 
 
 class MLP:
@@ -97,11 +81,13 @@ class MLP:
         self.dtype: type[np.floating] = np.dtype(dtype).type
         self.init: Init = init or ("he" if hidden_activation in ("relu", "leaky_relu") else "xavier")
         self.rng = np.random.default_rng(seed)
-        self.layers: list[Layer] = []
-        for i, (d_in, d_out) in enumerate(pairwise(sizes)):
-            if i > 0:
-                self.layers.append(_ACTIVATIONS[hidden_activation]())
-            self.layers.append(Dense(d_in, d_out, init=self.init, rng=self.rng, dtype=self.dtype))
+        named: list[tuple[str, Layer]] = []
+        for i, (d_in, d_out) in enumerate(pairwise(sizes), 1):
+            if i > 1:
+                named.append((f"{hidden_activation}{i - 1}", _ACTIVATIONS[hidden_activation]()))
+            named.append((f"fc{i}", Dense(d_in, d_out, init=self.init, rng=self.rng, dtype=self.dtype)))
+        self.net = Sequential(named)  # fc1, relu1, fc2, ...: the same layers and names as a CNN's head
+        self.layers: list[Layer] = self.net.layers
 
     def __repr__(self) -> str:
         arch = "-".join(map(str, self.layer_sizes))
@@ -133,10 +119,7 @@ class MLP:
         return self._forward(check_features(X, self.layer_sizes[0], self.dtype))
 
     def _forward(self, X: FloatArray) -> FloatArray:
-        out = X
-        for layer in self.layers:
-            out = layer.forward(out)
-        return out
+        return self.net.forward(X)
 
     def loss(self, logits: FloatArray, y: ArrayLike) -> tuple[float, FloatArray]:
         """Mean loss of ``logits: (N, d_out)`` against targets ``y``, and ``dlogits: (N, d_out)``.
@@ -155,12 +138,7 @@ class MLP:
 
     def backward(self, dlogits: FloatArray) -> None:
         """Backpropagate ``dlogits: (N, d_out)`` through every layer, filling :attr:`grads`."""
-        grad = dlogits
-        for layer in reversed(self.layers[1:]):
-            grad = layer.backward(grad)
-        first = self.layers[0]
-        assert isinstance(first, Dense)
-        first.backward_params(grad)  # the gradient w.r.t. the input X is never needed
+        self.net.backward_params(dlogits)  # the gradient w.r.t. the input X is never needed
 
     def train_step(
         self, X: ArrayLike, y: ArrayLike, optimizer: Optimizer, clip_norm: float | None = None
@@ -223,16 +201,20 @@ class MLP:
         shuffle: bool = True,
         clip_norm: float | None = None,
         verbose: bool = True,
+        validation: tuple[ArrayLike, ArrayLike] | None = None,
+        schedule: Schedule | None = None,
     ) -> History:
-        """Train with mini-batches; return the per-epoch :class:`History`.
+        """Train with mini-batches; return the per-epoch :class:`~backproplab.fit.History`.
 
         ``X: (N, d_in)``; ``y`` as in :meth:`loss`. ``optimizer`` defaults to ``Adam(1e-3)``;
         ``batch_size=None`` means the whole set per step. ``clip_norm`` clips the global gradient
-        norm. ``verbose`` shows a progress bar (a line per epoch when stderr is not a terminal).
+        norm. ``validation=(X_val, y_val)`` adds their loss (and accuracy) to the history after each
+        epoch; ``schedule`` (from :mod:`backproplab.schedules`) sets the learning rate before each step.
+        ``verbose`` shows a progress bar (a line per epoch when stderr is not a terminal).
 
-        If the loss becomes NaN or inf, training stops with :class:`DivergenceError` naming the
-        epoch; the model keeps finite parameters (its current ones if finite, else those from the
-        start of the failing epoch).
+        If the loss becomes NaN or inf, training stops with :class:`~backproplab.fit.DivergenceError`
+        naming the epoch; the model keeps finite parameters (its current ones if finite, else those
+        from the start of the failing epoch). The loop itself is :func:`backproplab.fit.fit_loop`.
         """
         X_arr = check_features(X, self.layer_sizes[0], self.dtype)
         y_arr = self._targets(y, X_arr.shape[0])
@@ -243,82 +225,46 @@ class MLP:
         if bs < 1:
             raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
         opt = optimizer if optimizer is not None else Adam(1e-3)
-        last_finite = [p.copy() for p in self.params]
-        history = History()
-        progress = Progress(epochs, "epoch", enabled=verbose)
-        try:
-            # A diverging run overflows on its way to inf/nan; _epoch detects that from the loss and
-            # raises DivergenceError, so numpy's overflow warnings would only be noise.
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                for epoch in progress:
-                    for good, p in zip(last_finite, self.params, strict=True):
-                        np.copyto(good, p)  # finite: they gave finite losses all through the last epoch
-                    order = self.rng.permutation(n) if shuffle else None
-                    self._epoch(X_arr, y_arr, order, bs, opt, clip_norm, last_finite, epoch, history)
-                    metrics = {"loss": history.loss[-1]} | ({"acc": history.accuracy[-1]} if history.accuracy else {})
-                    progress.report(epoch, **metrics)
-        finally:
-            progress.close()
-        return history
+        classifier = self.output != "linear"
 
-    def _epoch(
-        self,
-        X: FloatArray,
-        y: np.ndarray,
-        order: IntArray | None,
-        batch_size: int,
-        opt: Optimizer,
-        clip_norm: float | None,
-        last_finite: list[FloatArray],
-        epoch: int,
-        history: History,
-    ) -> None:
-        """One pass over ``(X, y)`` in ``order`` (or as stored); appends the mean loss (and accuracy) to ``history``.
-
-        ``last_finite`` holds the parameters from the start of the epoch; a non-finite loss raises
-        :class:`DivergenceError` (see :meth:`_diverged`).
-        """
-        n = X.shape[0]
-        loss_sum, correct = 0.0, 0
-        for start in range(0, n, batch_size):
-            # Gather one batch at a time (cheaper than copying the whole shuffled set), its rows in
-            # ascending order: the same batch, but read front to back memory is about 3x faster to gather.
-            rows = slice(start, start + batch_size) if order is None else np.sort(order[start : start + batch_size])
-            xb, yb = X[rows], y[rows]
+        def step(xb: FloatArray, yb: np.ndarray) -> tuple[float, int]:
             logits = self._forward(xb)
             loss, dlogits = self._loss(logits, yb)
-            if not np.isfinite(loss):
-                raise self._diverged(loss, epoch, start, opt, last_finite, history)
-            self._update(dlogits, opt, clip_norm)
-            loss_sum += loss * xb.shape[0]
-            if self.output != "linear":
-                correct += self._correct(logits, yb)
-        history.loss.append(loss_sum / n)
-        if self.output != "linear":
-            history.accuracy.append(correct / n)
+            if np.isfinite(loss):  # a non-finite loss stops the loop, which restores finite parameters
+                self._update(dlogits, opt, clip_norm)
+            return loss, self._correct(logits, yb) if classifier else 0
 
-    def _diverged(
-        self, loss: float, epoch: int, start: int, opt: Optimizer, epoch_start: list[FloatArray], history: History
-    ) -> DivergenceError:
-        """Leave the model with its last finite parameters and build the error that explains what happened.
+        progress = Progress(epochs, "epoch", enabled=verbose)
+        try:
+            return fit_loop(
+                step,
+                self.params,
+                X_arr,
+                y_arr,
+                opt,
+                epochs,
+                bs,
+                order_of=lambda epoch: self.rng.permutation(n) if shuffle else None,
+                classifier=classifier,
+                schedule=schedule,
+                validate=None if validation is None else self._validator(*validation),
+                progress=progress,
+            )
+        finally:
+            progress.close()
 
-        The current parameters gave the non-finite loss. If they are finite they are the last finite
-        ones and stay. If not (NaN or inf spreads through every later layer, so the loss before the
-        last update was still finite), the last finite parameters we hold are those from the start
-        of the epoch: copying them every step instead would cost a few percent of training speed.
-        """
-        if all(np.isfinite(p).all() for p in self.params):
-            kept = "the model keeps its current parameters, which are finite"
-        else:
-            for good, p in zip(epoch_start, self.params, strict=True):
-                np.copyto(p, good)
-            kept = f"the parameters were restored to their finite values from the start of epoch {epoch + 1}"
-        return DivergenceError(
-            f"loss became {loss} at epoch {epoch + 1} (batch starting at sample {start}); {kept}. "
-            f"Try a smaller learning rate (now {opt.lr:g}) or clip_norm.",
-            epoch + 1,
-            history,
-        )
+    def _validator(self, X: ArrayLike, y: ArrayLike) -> Callable[[], tuple[float, float | None]]:
+        """Scores the model on ``(X, y)``, checked once here: ``(mean loss, accuracy or None)``."""
+        X_arr = check_features(X, self.layer_sizes[0], self.dtype, "validation X")
+        y_arr = self._targets(y, X_arr.shape[0])
+
+        def score() -> tuple[float, float | None]:
+            logits = self._forward(X_arr)
+            loss, _ = self._loss(logits, y_arr)
+            accuracy = self._correct(logits, y_arr) / len(X_arr) if self.output != "linear" else None
+            return loss, accuracy
+
+        return score
 
     def _correct(self, logits: FloatArray, y: np.ndarray) -> int:
         pred = self._labels(logits)

@@ -8,7 +8,7 @@ several. The numbers behind the pictures come from small pure functions (:func:`
 
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +20,29 @@ from backproplab._typing import FloatArray, IntArray
 from backproplab.activations import relu, relu_deriv, sigmoid, sigmoid_deriv, tanh, tanh_deriv
 from backproplab.cnn.lenet import lenet_spec
 from backproplab.cnn.network import SpecNet
-from backproplab.cnn.spec import param_shapes, parse_spec
+from backproplab.cnn.spec import build
 from backproplab.data.images import load_dataset
 from backproplab.data.toy import moons, xor
 from backproplab.demos import quadratic_path, train_xor
-from backproplab.neural_network import MLP, History
+from backproplab.fit import History
+from backproplab.neural_network import MLP
 from backproplab.optim import SGD, Adam, Momentum, Optimizer
+from backproplab.training.config import TrainConfig
+from backproplab.training.numpy_engine import train_numpy
 
 DPI = 100  # small files: the figures are committed under docs/img
-# the lenet preset on 8x8 digits: about 96% test accuracy in under 10 s on 2 CPU cores
-LENET_TRAINING = ["--preset", "lenet", "--epochs", "15", "--lr", "0.01", "--batch-size", "64", "--device", "cpu"]
+# the lenet preset on 8x8 digits, trained by the NumPy engine in a few seconds on 2 CPU cores
+LENET_TRAINING = TrainConfig(
+    engine="numpy",
+    dataset="digits",
+    preset="lenet",
+    epochs=15,
+    lr=0.01,
+    batch_size=64,
+    optimizer="adam",
+    download=False,
+    verbose=False,
+)
 
 
 def best_line(X: FloatArray, y: IntArray, angles: int = 360) -> tuple[float, FloatArray, float]:
@@ -69,35 +82,17 @@ def quadratic_trajectories(steps: int = 200, w0: float = 10.0) -> dict[str, Floa
 def lenet_for_digits(train: bool = True) -> tuple[SpecNet, str]:
     """A NumPy LeNet for 8x8 digits and a line saying where its weights come from.
 
-    With ``train`` and torch importable: the ``lenet`` preset trained as :data:`LENET_TRAINING` says
-    with :mod:`backproplab.training` on scikit-learn's digits (seconds on a CPU), exported to
-    :class:`~backproplab.cnn.SpecNet`. Otherwise He-initialised weights (std ``sqrt(2 / fan_in)``),
-    untrained, and the line says so.
+    With ``train``: the ``lenet`` preset trained by the NumPy engine as :data:`LENET_TRAINING` says,
+    on scikit-learn's digits (seconds on a CPU; no PyTorch). Otherwise its untrained initial weights
+    (PyTorch's default ``U(±1/sqrt(fan_in))``), and the line says so.
     """
-    spec, shape = lenet_spec(10), (1, 8, 8)
-    if train:
-        try:
-            from backproplab.training.config import parse_config
-            from backproplab.training.loop import train as train_cnn
-            from backproplab.training.models import export_numpy
-        except ImportError:  # torch is not installed: fall through to untrained weights
-            pass
-        else:
-            with tempfile.TemporaryDirectory() as tmp:
-                result = train_cnn(parse_config([*LENET_TRAINING, "--out", tmp, "--quiet"]))
-            net = export_numpy(result.model, spec, shape)
-            epochs = len(result.history)
-            return net, f"weights trained {epochs} epochs with PyTorch, test accuracy {result.test_accuracy:.1%}"
-        why = "torch is not installed"
-    else:
-        why = "training not asked for"
-    rng = np.random.default_rng(0)
-    params = {}
-    for name, p_shape in param_shapes(parse_spec(spec), shape).items():
-        fan_in = int(np.prod(p_shape[1:])) if name.endswith(".weight") else 1
-        std = np.sqrt(2.0 / fan_in) if name.endswith(".weight") else 0.0
-        params[name] = (rng.standard_normal(p_shape) * std).astype(np.float32)
-    return SpecNet(spec, params, shape), f"He-initialised weights, untrained ({why})"
+    if not train:
+        net = build(lenet_spec(10), (1, 8, 8), seed=0)
+        return SpecNet(lenet_spec(10), net.state(), (1, 8, 8)), "initial weights, untrained"
+    with tempfile.TemporaryDirectory() as tmp:
+        result = train_numpy(replace(LENET_TRAINING, out=Path(tmp)))
+    accuracy = result.test_accuracy
+    return result.export(), f"weights trained {len(result.history)} epochs in NumPy, test accuracy {accuracy:.1%}"
 
 
 def activations_figure() -> MplFigure:

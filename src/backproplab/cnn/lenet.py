@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 
 from backproplab._io import read_npz
 from backproplab.cnn.network import SpecNet
-from backproplab.cnn.spec import LENET_SPEC, param_shapes, parse_spec
+from backproplab.cnn.spec import LENET_SPEC, build, param_shapes, parse_spec
 
 
 def lenet_spec(num_classes: int) -> str:
@@ -60,15 +60,8 @@ class LeNet(SpecNet):
     def random(
         cls, in_channels: int = 1, num_classes: int = 10, input_hw: tuple[int, int] = (28, 28), seed: int = 0
     ) -> "LeNet":
-        """Randomly initialised float32 weights, PyTorch's default ``U(±1/sqrt(fan_in))``."""
-        rng = np.random.default_rng(seed)
-        shapes = param_shapes(parse_spec(lenet_spec(num_classes)), (in_channels, *input_hw))
-        state = {}
-        for name, shape in shapes.items():
-            weight_shape = shapes[name.replace(".bias", ".weight")]
-            bound = 1.0 / np.sqrt(np.prod(weight_shape[1:]))
-            state[name] = rng.uniform(-bound, bound, shape).astype(np.float32)
-        return cls(state, input_hw)
+        """Randomly initialised float32 weights, PyTorch's default ``U(±1/sqrt(fan_in))`` (see :func:`build`)."""
+        return cls(build(lenet_spec(num_classes), (in_channels, *input_hw), seed).state(), input_hw)
 
 
 PARAM_NAMES = tuple(param_shapes(parse_spec(lenet_spec(10)), (1, 28, 28)))

@@ -6,7 +6,7 @@ A spec is comma-separated layers::
     pool<K>[s<S>][p<P>]                 max pooling, stride defaults to K, e.g. pool2
     avgpool<K>[s<S>][p<P>]              average pooling
     relu | tanh | sigmoid               elementwise, shape unchanged
-    bn                                  batch normalisation (eval mode), per channel of (C, H, W)
+    bn                                  batch normalisation, per channel of (C, H, W)
                                         or per feature of (D,); shape unchanged, 2*C parameters
     dropout<P>                          drops P% of the units in training (1 <= P <= 99), e.g.
                                         dropout25; identity at inference, shape unchanged

@@ -67,7 +67,8 @@ class TrainConfig:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="train_cnn_pytorch.py",
-        description="Train the CNN that backproplab.cnn runs in NumPy, with PyTorch: real images, checkpoints, "
+        description="Train the CNN that backproplab.cnn runs in NumPy, with PyTorch or (--engine numpy) with "
+        "backproplab's own backward passes: real images, checkpoints, "
         "metrics, plots, export to the NumPy forward and a layer-by-layer agreement report. Under "
         "`torchrun --nproc_per_node=N` it trains with DistributedDataParallel.",
     )

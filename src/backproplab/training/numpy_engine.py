@@ -9,13 +9,11 @@ no pickle) and stops; ``--resume`` continues from there.
 """
 
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from backproplab._io import load_npz, save_npz
 from backproplab._typing import FloatArray, IntArray
@@ -23,6 +21,7 @@ from backproplab.cnn.network import SpecNet
 from backproplab.cnn.spec import build
 from backproplab.data.augment import shift_images
 from backproplab.data.images import ImageDataset, load_dataset
+from backproplab.fit import EpochSums, History, Start, fit_loop
 from backproplab.layers import Dropout, Sequential
 from backproplab.losses import softmax_cross_entropy
 from backproplab.optim import Adam, AdamW, Momentum, Optimizer
@@ -83,11 +82,15 @@ def evaluate(net: Sequential, x: FloatArray, y: IntArray) -> tuple[float, float]
 
 
 def train_step(net: Sequential, opt: Optimizer, xb: FloatArray, target: FloatArray) -> tuple[float, FloatArray]:
-    """Forward, loss, backward and one update on ``xb: (B, C, H, W)``; ``(mean loss, logits (B, K))``."""
+    """Forward, loss, backward and one update on ``xb: (B, C, H, W)``; ``(mean loss, logits (B, K))``.
+
+    A non-finite loss takes no update: the training loop stops there and keeps the last finite weights.
+    """
     logits = net.forward(xb)
     loss, dlogits = softmax_cross_entropy(logits, target)
-    net.backward_params(dlogits)
-    opt.step(list(net.params.values()), list(net.grads.values()))
+    if np.isfinite(loss):
+        net.backward_params(dlogits)
+        opt.step(list(net.params.values()), list(net.grads.values()))
     return loss, logits
 
 
@@ -125,72 +128,63 @@ def train_numpy(config: TrainConfig) -> NumpyResult:
     opt = make_optimizer(config)
     n, k = len(data.x_train), len(data.classes)
     steps_per_epoch = -(-n // config.batch_size)
-    schedule = make_schedule(config.schedule, config.lr, config.epochs * steps_per_epoch)
     path = config.out / "checkpoint.npz"
-    start_epoch, start_batch, history, partial = 0, 0, [], [0.0, 0, 0]
+    start, records = Start(), []
     if config.resume:
         meta = _load(path, net, opt, spec, data.input_shape)
-        start_epoch, start_batch, history, partial = meta["epoch"], meta["batch"], meta["history"], meta["partial"]
+        start = Start(meta["epoch"], meta["batch"], EpochSums(*meta["partial"]))
+        records = meta["history"]
     config.out.mkdir(parents=True, exist_ok=True)
     if not config.resume:
         (config.out / "metrics.jsonl").unlink(missing_ok=True)
-    lr = config.lr
     dropouts = [layer for layer in net.layers if isinstance(layer, Dropout)]
+    shifts = [np.random.default_rng()]  # this batch's generator for the random shifts, set before each step
+    history = History()
 
-    def checkpoint(epoch: int, batch: int, sums: list[float]) -> None:
-        where = {"epoch": epoch, "batch": batch, "partial": sums, "history": history}
-        _save(path, net, opt, where | {"spec": spec, "input_shape": list(data.input_shape), "config": config.to_dict()})
+    def checkpoint(epoch: int, batch: int, sums: EpochSums) -> None:
+        where = {"epoch": epoch, "batch": batch, "partial": [sums.loss_sum, sums.correct, sums.seen]}
+        meta = where | {"history": records, "spec": spec, "input_shape": list(data.input_shape)}
+        _save(path, net, opt, meta | {"config": config.to_dict()})
+
+    def before_step(epoch: int, batch: int, sums: EpochSums) -> None:
+        if stop[0]:
+            checkpoint(epoch, batch, sums)
+            raise TrainingInterruptedError(f"interrupted at epoch {epoch + 1}, batch {batch}; saved {path}")
+        shifts[0] = np.random.default_rng(seed_of(config.seed, epoch, batch, 0, 1))
+        for i, layer in enumerate(dropouts):
+            layer.rng = np.random.default_rng(seed_of(config.seed, epoch, batch, 0, 2, i))
+
+    def step(xb: FloatArray, yb: np.ndarray) -> tuple[float, int]:
+        if config.augment:
+            xb = shift_images(xb, shifts[0])
+        loss, logits = train_step(net, opt, xb, smoothed_targets(yb, k, config.label_smoothing, np.float32))
+        return loss, int((logits.argmax(axis=1) == yb).sum())
+
+    def after_epoch(epoch: int, seconds: float) -> None:
+        h = history
+        record = {"epoch": epoch + 1, "train_loss": h.loss[-1], "train_acc": h.accuracy[-1]}
+        record |= {"test_loss": h.val_loss[-1], "test_acc": h.val_accuracy[-1], "lr": h.lr[-1]}
+        records.append(record | {"seconds": seconds, "engine": "numpy"})
+        log_epoch(records[-1], config)
+        checkpoint(epoch + 1, 0, EpochSums())
 
     with sigint_flag() as stop:
-        for epoch in range(start_epoch, config.epochs):
-            order = np.random.default_rng(seed_of(config.seed, epoch)).permutation(n)
-            first = start_batch if epoch == start_epoch else 0
-            loss_sum, correct, seen = partial if epoch == start_epoch else [0.0, 0, 0]
-            started = time.perf_counter()
-            bar = tqdm(
-                range(first, steps_per_epoch),
-                desc=f"epoch {epoch + 1}/{config.epochs}",
-                leave=False,
-                disable=not (config.verbose and sys.stderr.isatty()),
-            )
-            for batch in bar:
-                if stop[0]:
-                    checkpoint(epoch, batch, [loss_sum, correct, seen])
-                    raise TrainingInterruptedError(f"interrupted at epoch {epoch + 1}, batch {batch}; saved {path}")
-                rows = np.sort(order[batch * config.batch_size : (batch + 1) * config.batch_size])
-                xb, yb = data.x_train[rows], data.y_train[rows]
-                if config.augment:
-                    xb = shift_images(xb, np.random.default_rng(seed_of(config.seed, epoch, batch, 0, 1)))
-                for i, layer in enumerate(dropouts):
-                    layer.rng = np.random.default_rng(seed_of(config.seed, epoch, batch, 0, 2, i))
-                step = epoch * steps_per_epoch + batch
-                lr, momentum = schedule(step)
-                opt.set_hyperparameters(lr, momentum)
-                loss, logits = train_step(net, opt, xb, smoothed_targets(yb, k, config.label_smoothing, np.float32))
-                if not np.isfinite(loss):
-                    raise ValueError(
-                        f"loss became {loss} at epoch {epoch + 1}, batch {batch} (lr {lr:g}); {path} holds the "
-                        "state at the end of the last finished epoch: try a smaller --lr"
-                    )
-                loss_sum += loss * len(yb)
-                correct += int((logits.argmax(axis=1) == yb).sum())
-                seen += len(yb)
-            train_seconds = time.perf_counter() - started
-            test_loss, test_acc = evaluate(net, data.x_test, data.y_test)
-            history.append(
-                {
-                    "epoch": epoch + 1,
-                    "train_loss": loss_sum / max(seen, 1),
-                    "train_acc": correct / max(seen, 1),
-                    "test_loss": test_loss,
-                    "test_acc": test_acc,
-                    "lr": lr,
-                    "seconds": train_seconds,
-                    "eval_seconds": time.perf_counter() - started - train_seconds,
-                    "engine": "numpy",
-                }
-            )
-            log_epoch(history[-1], config)
-            checkpoint(epoch + 1, 0, [0.0, 0, 0])
+        fit_loop(
+            step,
+            list(net.params.values()),
+            data.x_train,
+            data.y_train,
+            opt,
+            config.epochs,
+            config.batch_size,
+            order_of=lambda epoch: np.random.default_rng(seed_of(config.seed, epoch)).permutation(n),
+            history=history,
+            schedule=make_schedule(config.schedule, config.lr, config.epochs * steps_per_epoch),
+            validate=lambda: evaluate(net, data.x_test, data.y_test),
+            before_step=before_step,
+            after_epoch=after_epoch,
+            start=start,
+            batch_bar=config.verbose and sys.stderr.isatty(),
+        )
     net.train(False)
-    return NumpyResult(net, spec, data, history)
+    return NumpyResult(net, spec, data, records)
