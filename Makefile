@@ -36,6 +36,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python bench/mlp_vs_torch.py
 	$(BIN)/python bench/conv_vs_torch.py
+	$(BIN)/python bench/cnn_train_vs_torch.py
 	$(BIN)/python bench/playground_step.py
 
 clean:

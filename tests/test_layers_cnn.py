@@ -24,6 +24,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
+from backproplab.cnn import conv2d_forward
 from backproplab.cnn.spec import KINDS, build, param_shapes, parse_spec, shape_table
 from backproplab.gradcheck import numerical_gradient, relative_error
 from backproplab.layers import (
@@ -497,3 +498,17 @@ def test_build_starts_from_pytorchs_default_initialisation(dtype: type[np.floati
         assert np.abs(value).max() >= 0.5 * bound, key
         if value.size >= 100:
             assert 0.8 <= float(np.std(value)) / (bound / math.sqrt(3)) <= 1.2, key
+
+
+def test_a_nan_inside_a_network_flows_on_to_the_output_while_the_functions_refuse_it() -> None:
+    """Layers skip the NaN/inf scans of the functions they call, so the loss's guard can report divergence."""
+    net = build("conv2k3p1,bn,relu,pool2,conv2k3,avgpool2,flatten,fc3", (1, 8, 8), seed=0, dtype=np.float64)
+    net.params["conv1.weight"][0, 0, 0, 0] = np.nan
+    x = np.random.default_rng(0).standard_normal((2, 1, 8, 8))
+    with np.errstate(invalid="ignore"):
+        out = net.forward(x)
+        dx = net.backward(np.ones_like(out))
+    assert np.isnan(out).all()
+    assert np.isnan(dx).any()
+    with pytest.raises(ValueError, match="x: expected finite values, found nan"):
+        conv2d_forward(np.full((1, 1, 4, 4), np.nan), np.ones((1, 1, 3, 3)))

@@ -14,6 +14,7 @@ from backproplab.fit import DivergenceError
 from backproplab.gradcheck import check_mlp_gradients
 from backproplab.neural_network import MLP, Activation, Output
 from backproplab.optim import SGD, Adam, Optimizer
+from backproplab.schedules import make_schedule
 
 
 @st.composite
@@ -214,6 +215,49 @@ def test_invalid_architectures_are_rejected(kwargs: dict[str, object], error: ty
 def test_invalid_fit_settings_are_rejected(kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         MLP([2, 2]).fit(np.zeros((2, 2)), np.array([0, 1]), verbose=False, **kwargs)  # type: ignore[arg-type]
+
+
+def test_fit_scores_the_validation_set_after_every_epoch() -> None:
+    X, y = moons(n=96, seed=0)
+    X_val, y_val = moons(n=40, seed=1)
+    net = MLP([2, 8, 2], seed=0, dtype=np.float64)
+    history = net.fit(X, y, optimizer=Adam(0.05), epochs=4, verbose=False, validation=(X_val, y_val))
+    assert len(history.val_loss) == len(history.val_accuracy) == 4
+    loss, _ = net.loss(net.forward(X_val), y_val)  # the last epoch's scores are those of the final model
+    assert history.val_loss[-1] == pytest.approx(loss, rel=1e-12)
+    assert history.val_accuracy[-1] == net.accuracy(X_val, y_val)
+    assert history.val_loss[-1] < history.val_loss[0]
+
+
+def test_a_regressors_validation_has_a_loss_and_no_accuracy() -> None:
+    X = np.linspace(-1, 1, 32)[:, None]
+    net = MLP([1, 4, 1], output="linear", seed=0, dtype=np.float64)
+    history = net.fit(X, 2 * X, epochs=3, verbose=False, validation=(X[:8], 2 * X[:8]))
+    assert len(history.val_loss) == 3
+    assert history.val_accuracy == history.accuracy == []
+
+
+def test_bad_validation_data_is_refused_naming_it() -> None:
+    X, y = moons(n=32, seed=0)
+    with pytest.raises(ValueError, match=r"validation X: expected shape \(N, 2\) with N >= 1, got \(5, 3\)"):
+        MLP([2, 4, 2]).fit(X, y, epochs=1, verbose=False, validation=(np.zeros((5, 3)), np.zeros(5)))
+
+
+def test_a_schedule_sets_the_learning_rate_of_every_step() -> None:
+    X, y = moons(n=64, seed=0)
+    seen: list[float] = []
+
+    class Recording(SGD):
+        def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:  # type: ignore[override]
+            seen.append(self.lr)
+            super().step(params, grads)
+
+    schedule = make_schedule("cosine", 0.1, 8)
+    history = MLP([2, 4, 2], seed=0).fit(
+        X, y, optimizer=Recording(0.1), epochs=2, batch_size=16, verbose=False, schedule=schedule
+    )
+    assert seen == [schedule(step)[0] for step in range(8)]
+    assert history.lr == [seen[3], seen[7]]
 
 
 # ----- divergence ------------------------------------------------------------------------------

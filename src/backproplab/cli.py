@@ -182,6 +182,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 "runs/demo/model.npz",
             ],
         ),
+        (
+            "train-cnn --engine numpy",
+            cmd_train_cnn,
+            ["train-cnn", "--engine", "numpy", "--dataset", "digits", "--epochs", "30", "--out", "runs/demo-numpy"],
+        ),
     ]
     parser = build_parser()
     status: dict[str, int] = {}
@@ -190,7 +195,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         status[name] = fn(parse(parser, argv))
     print("\n=== summary ===")
     for name, code in status.items():
-        print(f"  {name:<10} {'pass' if code == 0 else 'FAIL'}")
+        print(f"  {name:<24} {'pass' if code == 0 else 'FAIL'}")
     return 0 if all(code == 0 for code in status.values()) else 1
 
 

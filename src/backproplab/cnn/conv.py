@@ -17,8 +17,8 @@ IMAGES_PER_BLOCK = 8  # images per im2col block in conv2d_forward: small enough 
 GRID_PER_BLOCK = 4096  # padded-input positions per im2col block in conv2d_backward: stays in cache
 
 
-def check_conv_inputs(x: FloatArray, w: FloatArray, b: FloatArray | None) -> None:
-    """Validate ranks, channels, bias length, dtypes and finiteness; ``ValueError`` names the shapes."""
+def check_conv_inputs(x: FloatArray, w: FloatArray, b: FloatArray | None, finite: bool = True) -> None:
+    """Validate ranks, channels, bias length, dtypes and (if ``finite``) NaN/inf; ``ValueError`` names the shapes."""
     if x.ndim != 4:
         raise ValueError(f"x must have shape (N, C_in, H, W), got ndim {x.ndim} with shape {x.shape}")
     if w.ndim != 4:
@@ -30,17 +30,21 @@ def check_conv_inputs(x: FloatArray, w: FloatArray, b: FloatArray | None) -> Non
     for name, a in (("x", x), ("w", w)):
         if a.dtype.kind != "f":
             raise TypeError(f"{name} must be a float array, got dtype {a.dtype}")
-    check_finite(x, "x")
+    if finite:
+        check_finite(x, "x")
 
 
-def check_dout(dout: FloatArray, expected: tuple[int, ...], layout: str) -> FloatArray:
-    """``dout`` as a finite float array of the forward's output shape ``expected``, named by ``layout``."""
+def check_dout(dout: FloatArray, expected: tuple[int, ...], layout: str, finite: bool = True) -> FloatArray:
+    """``dout`` as a float array of the forward's output shape ``expected`` (named by ``layout``).
+
+    Finite too, unless ``finite`` is false."""
     dout = np.asarray(dout)
     if dout.shape != expected:
         raise ValueError(f"dout must have the forward's output shape {layout} = {expected}, got {dout.shape}")
     if dout.dtype.kind != "f":
         raise TypeError(f"dout must be a float array, got dtype {dout.dtype}")
-    check_finite(dout, "dout")
+    if finite:
+        check_finite(dout, "dout")
     return dout
 
 
@@ -75,16 +79,25 @@ def windows(x: FloatArray, kh: int, kw: int, stride: tuple[int, int], dilation: 
 
 
 def conv2d_forward(
-    x: FloatArray, w: FloatArray, b: FloatArray | None = None, stride: Pair = 1, padding: Pair = 0, dilation: Pair = 1
+    x: FloatArray,
+    w: FloatArray,
+    b: FloatArray | None = None,
+    stride: Pair = 1,
+    padding: Pair = 0,
+    dilation: Pair = 1,
+    *,
+    check: bool = True,
 ) -> FloatArray:
     """Convolution by im2col: gather every window into a matrix, then one matrix product.
 
     ``x: (N, C_in, H, W)``, ``w: (C_out, C_in, KH, KW)``, ``b: (C_out,)`` or None ->
-    ``(N, C_out, H_out, W_out)``, in the dtype of ``x`` and ``w``.
+    ``(N, C_out, H_out, W_out)``, in the dtype of ``x`` and ``w``. ``check=False`` skips the NaN/inf
+    scan of ``x`` (shapes are always checked): inside a network a NaN flows on to the loss, whose
+    guard reports a diverging run, and the scans would cost a tenth of a training step.
     """
     x, w = np.asarray(x), np.asarray(w)
     b = None if b is None else np.asarray(b)
-    check_conv_inputs(x, w, b)
+    check_conv_inputs(x, w, b, finite=check)
     c_out, c_in, kh, kw = w.shape
     n, _, h, wd = x.shape
     ph, pw = pair(padding, "padding", 0)
@@ -135,13 +148,13 @@ def conv2d_forward_naive(
 
 
 def _check_backward_inputs(
-    dout: FloatArray, x: FloatArray, w: FloatArray, stride: Pair, padding: Pair, dilation: Pair
+    dout: FloatArray, x: FloatArray, w: FloatArray, stride: Pair, padding: Pair, dilation: Pair, finite: bool
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """``dout``, ``x``, ``w`` as arrays, checked as for the forward; ``dout`` must have its output's shape."""
     x, w = np.asarray(x), np.asarray(w)
-    check_conv_inputs(x, w, None)
+    check_conv_inputs(x, w, None, finite)
     h_out, w_out = conv2d_out(x.shape[2], x.shape[3], w.shape[2], w.shape[3], stride, padding, dilation)
-    dout = check_dout(dout, (x.shape[0], w.shape[0], h_out, w_out), "(N, C_out, H_out, W_out)")
+    dout = check_dout(dout, (x.shape[0], w.shape[0], h_out, w_out), "(N, C_out, H_out, W_out)", finite)
     return dout, x, w
 
 
@@ -185,7 +198,14 @@ def _grid_gradients(
 
 
 def conv2d_backward(
-    dout: FloatArray, x: FloatArray, w: FloatArray, stride: Pair = 1, padding: Pair = 0, dilation: Pair = 1
+    dout: FloatArray,
+    x: FloatArray,
+    w: FloatArray,
+    stride: Pair = 1,
+    padding: Pair = 0,
+    dilation: Pair = 1,
+    *,
+    check: bool = True,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of the loss through :func:`conv2d_forward`, by im2col and col2im on the padded grid.
 
@@ -206,8 +226,9 @@ def conv2d_backward(
     Each tap is then one shift of whole rows (:func:`_grid_gradients`), where windows of
     ``H_out x W_out`` pixels would cost a short loop per image row. Reading past the end of one image
     into the next is harmless, as ``g`` is zero there. :func:`conv2d_backward_naive` is the loop version.
+    ``check=False`` skips the NaN/inf scans of ``dout`` and ``x``, as in :func:`conv2d_forward`.
     """
-    dout, x, w = _check_backward_inputs(dout, x, w, stride, padding, dilation)
+    dout, x, w = _check_backward_inputs(dout, x, w, stride, padding, dilation, check)
     (n, c_in, h, wd), (c_out, _, kh, kw) = x.shape, w.shape
     (ph, pw), (dil_h, dil_w) = pair(padding, "padding", 0), pair(dilation, "dilation", 1)
     dtype = np.result_type(dout, x, w)
@@ -231,7 +252,7 @@ def conv2d_backward_naive(
     padded input times the kernel, plus the bias, so its gradient flows to that window (times the
     kernel), to the kernel (times the window) and to the bias. Slow on purpose.
     """
-    dout, x, w = _check_backward_inputs(dout, x, w, stride, padding, dilation)
+    dout, x, w = _check_backward_inputs(dout, x, w, stride, padding, dilation, True)
     (n, c_out, h_out, w_out), (kh, kw) = dout.shape, w.shape[2:]
     (sh, sw), (ph, pw), (dil_h, dil_w) = (
         pair(stride, "stride", 1),

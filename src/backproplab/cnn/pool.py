@@ -27,14 +27,17 @@ class Windows(NamedTuple):
     out: tuple[int, int]
 
 
-def _pool_windows(x: FloatArray, kernel: Pair, stride: Pair | None, padding: Pair) -> tuple[FloatArray, Windows]:
-    """``x`` checked as an ``(N, C, H, W)`` float array, and its pooling windows."""
+def _pool_windows(
+    x: FloatArray, kernel: Pair, stride: Pair | None, padding: Pair, finite: bool = True
+) -> tuple[FloatArray, Windows]:
+    """``x`` checked as an ``(N, C, H, W)`` float array (NaN/inf too if ``finite``), and its pooling windows."""
     x = np.asarray(x)
     if x.ndim != 4:
         raise ValueError(f"x must have shape (N, C, H, W), got ndim {x.ndim} with shape {x.shape}")
     if x.dtype.kind != "f":
         raise TypeError(f"x must be a float array, got dtype {x.dtype}")
-    check_finite(x, "x")
+    if finite:
+        check_finite(x, "x")
     kh, kw = pair(kernel, "kernel", 1)
     sh, sw = pair(stride if stride is not None else kernel, "stride", 1)
     ph, pw = pair(padding, "padding", 0)
@@ -70,26 +73,34 @@ def _pool(xp: FloatArray, win: Windows, op: np.ufunc) -> FloatArray:
     return out
 
 
-def maxpool2d_forward(x: FloatArray, kernel: Pair, stride: Pair | None = None, padding: Pair = 0) -> FloatArray:
-    """Max over each window: ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``."""
-    x, win = _pool_windows(x, kernel, stride, padding)
+def maxpool2d_forward(
+    x: FloatArray, kernel: Pair, stride: Pair | None = None, padding: Pair = 0, *, check: bool = True
+) -> FloatArray:
+    """Max over each window: ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``.
+
+    ``check=False`` skips the NaN/inf scan of ``x`` (see :func:`~backproplab.cnn.conv2d_forward`)."""
+    x, win = _pool_windows(x, kernel, stride, padding, check)
     return _pool(pad_hw(x, *win.padding, -np.inf), win, np.maximum)
 
 
-def avgpool2d_forward(x: FloatArray, kernel: Pair, stride: Pair | None = None, padding: Pair = 0) -> FloatArray:
-    """Mean over each window, padding zeros included: ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``."""
-    x, win = _pool_windows(x, kernel, stride, padding)
+def avgpool2d_forward(
+    x: FloatArray, kernel: Pair, stride: Pair | None = None, padding: Pair = 0, *, check: bool = True
+) -> FloatArray:
+    """Mean over each window, padding zeros included: ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``.
+
+    ``check=False`` skips the NaN/inf scan of ``x`` (see :func:`~backproplab.cnn.conv2d_forward`)."""
+    x, win = _pool_windows(x, kernel, stride, padding, check)
     out = _pool(pad_hw(x, *win.padding), win, np.add)
     out /= win.kernel[0] * win.kernel[1]
     return out
 
 
 def _check_backward_inputs(
-    dout: FloatArray, x: FloatArray, kernel: Pair, stride: Pair | None, padding: Pair
+    dout: FloatArray, x: FloatArray, kernel: Pair, stride: Pair | None, padding: Pair, finite: bool = True
 ) -> tuple[FloatArray, FloatArray, Windows]:
     """``dout`` and ``x`` checked as for the forward; ``dout`` must have its output's shape."""
-    x, win = _pool_windows(x, kernel, stride, padding)
-    dout = check_dout(dout, (*x.shape[:2], *win.out), "(N, C, H_out, W_out)")
+    x, win = _pool_windows(x, kernel, stride, padding, finite)
+    dout = check_dout(dout, (*x.shape[:2], *win.out), "(N, C, H_out, W_out)", finite)
     return dout, x, win
 
 
@@ -111,15 +122,22 @@ def _route(dxp: FloatArray, p: int, q: int, win: Windows, grad: FloatArray) -> N
 
 
 def maxpool2d_backward(
-    dout: FloatArray, x: FloatArray, kernel: Pair, stride: Pair | None = None, padding: Pair = 0
+    dout: FloatArray,
+    x: FloatArray,
+    kernel: Pair,
+    stride: Pair | None = None,
+    padding: Pair = 0,
+    *,
+    check: bool = True,
 ) -> FloatArray:
     """Gradient through :func:`maxpool2d_forward`: ``dout: (N, C, H_out, W_out)``, ``x: (N, C, H, W)`` -> ``dx``.
 
     Each window's gradient goes to its maximum; on ties, to the first in row-major window order, as
     PyTorch's ``max_pool2d`` does. Overlapping windows add up. Vectorised over all windows, one
     kernel element at a time: ``taken`` marks the windows whose maximum has been met already.
+    ``check=False`` skips the NaN/inf scans (see :func:`~backproplab.cnn.conv2d_forward`).
     """
-    dout, x, win = _check_backward_inputs(dout, x, kernel, stride, padding)
+    dout, x, win = _check_backward_inputs(dout, x, kernel, stride, padding, check)
     xp = pad_hw(x, *win.padding, -np.inf)
     out = _pool(xp, win, np.maximum)
     dxp = _padded_zeros(x, dout, win)
@@ -133,14 +151,21 @@ def maxpool2d_backward(
 
 
 def avgpool2d_backward(
-    dout: FloatArray, x: FloatArray, kernel: Pair, stride: Pair | None = None, padding: Pair = 0
+    dout: FloatArray,
+    x: FloatArray,
+    kernel: Pair,
+    stride: Pair | None = None,
+    padding: Pair = 0,
+    *,
+    check: bool = True,
 ) -> FloatArray:
     """Gradient through :func:`avgpool2d_forward`: ``dout: (N, C, H_out, W_out)``, ``x: (N, C, H, W)`` -> ``dx``.
 
     Every element of a window gets ``1 / (KH * KW)`` of its gradient (padding included, so the
-    share that falls on padding is dropped); overlapping windows add up.
+    share that falls on padding is dropped); overlapping windows add up. ``check=False`` skips the
+    NaN/inf scans (see :func:`~backproplab.cnn.conv2d_forward`).
     """
-    dout, x, win = _check_backward_inputs(dout, x, kernel, stride, padding)
+    dout, x, win = _check_backward_inputs(dout, x, kernel, stride, padding, check)
     share = dout / (win.kernel[0] * win.kernel[1])
     dxp = _padded_zeros(x, dout, win)
     for p, q in np.ndindex(*win.kernel):

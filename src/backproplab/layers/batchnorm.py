@@ -41,26 +41,29 @@ def _per_channel(v: FloatArray, ndim: int) -> FloatArray:
     return v.reshape((-1,) + (1,) * (ndim - 2))
 
 
-def _check_input(x: FloatArray, name: str, **vectors: FloatArray) -> None:
-    """``x`` of rank 2 or 4 and finite; every one of ``vectors`` of shape ``(C,)``."""
+def _check_input(x: FloatArray, name: str, finite: bool, **vectors: FloatArray) -> None:
+    """``x`` of rank 2 or 4 (and finite if ``finite``); every one of ``vectors`` of shape ``(C,)``."""
     if x.ndim not in (2, 4):
         raise ValueError(f"{name} expects x of shape (N, D) or (N, C, H, W), got {x.shape}")
     expected = (x.shape[1],)
     for vec_name, vec in vectors.items():
         if vec.shape != expected:
             raise ValueError(f"{name}: {vec_name} must have shape {expected} to match x {x.shape}, got {vec.shape}")
-    check_finite(x, "x")
+    if finite:
+        check_finite(x, "x")
 
 
 def batchnorm_forward(
-    x: FloatArray, gamma: FloatArray, beta: FloatArray, eps: float = 1e-5
+    x: FloatArray, gamma: FloatArray, beta: FloatArray, eps: float = 1e-5, *, check: bool = True
 ) -> tuple[FloatArray, BatchNormCache]:
     """Training-mode batch norm: ``out = gamma * (x - mean) / sqrt(var + eps) + beta`` with the batch's statistics.
 
     ``x: (N, D)`` or ``(N, C, H, W)``; ``gamma, beta: (D,)`` or ``(C,)`` -> ``out`` of ``x``'s shape and
     a :class:`BatchNormCache`. ``var`` is the biased variance (divided by ``M``), as in PyTorch.
+    ``check=False`` skips the NaN/inf scan of ``x`` (shapes are always checked): the layers do, so that
+    inside a network a NaN flows on to the loss, whose guard reports a diverging run.
     """
-    _check_input(x, "batchnorm_forward", gamma=gamma, beta=beta)
+    _check_input(x, "batchnorm_forward", check, gamma=gamma, beta=beta)
     axes = _stat_axes(x)
     M = x.size // x.shape[1]  # values per feature
     if M < 2:
@@ -82,7 +85,9 @@ def _describe(obj: object) -> str:
     return f"a {type(obj).__name__}"
 
 
-def batchnorm_backward(dout: FloatArray, cache: BatchNormCache) -> tuple[FloatArray, FloatArray, FloatArray]:
+def batchnorm_backward(
+    dout: FloatArray, cache: BatchNormCache, *, check: bool = True
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of training-mode batch norm: ``dout`` of ``x``'s shape -> ``(dx, dgamma, dbeta)``.
 
     ``dx`` has ``x``'s shape, ``dgamma`` and ``dbeta`` are ``(C,)``. With ``dxhat = dout * gamma``,
@@ -94,7 +99,8 @@ def batchnorm_backward(dout: FloatArray, cache: BatchNormCache) -> tuple[FloatAr
     on every ``x_i``. ``d mean / d x_i = 1/M``, and ``d var / d x_i = 2 (x_i - mean) / M`` (the term
     through ``mean`` vanishes, since the ``x_j - mean`` sum to 0), so ``d s / d x_i = -s^3 (x_i - mean) / M``.
     Hence ``d x_hat_j / d x_i = s (delta_ij - 1/M) - s x_hat_j x_hat_i / M``; summing
-    ``dxhat_j * d x_hat_j / d x_i`` over ``j`` gives the formula.
+    ``dxhat_j * d x_hat_j / d x_i`` over ``j`` gives the formula. ``check=False`` skips the NaN/inf scan
+    of ``dout``.
     """
     if not isinstance(cache, BatchNormCache):
         raise ValueError(
@@ -103,7 +109,8 @@ def batchnorm_backward(dout: FloatArray, cache: BatchNormCache) -> tuple[FloatAr
     x_hat = cache.x_hat
     if dout.shape != x_hat.shape:
         raise ValueError(f"batchnorm_backward: dout must have the shape of x, {x_hat.shape}, got {dout.shape}")
-    check_finite(dout, "dout")
+    if check:
+        check_finite(dout, "dout")
     axes = _stat_axes(x_hat)
     M = x_hat.size // x_hat.shape[1]
     dbeta = dout.sum(axis=axes)
@@ -122,12 +129,17 @@ def batchnorm_eval(
     running_mean: FloatArray,
     running_var: FloatArray,
     eps: float = 1e-5,
+    *,
+    check: bool = True,
 ) -> FloatArray:
     """Inference-mode batch norm: ``(x - running_mean) / sqrt(running_var + eps) * weight + bias``.
 
     ``x: (N, D)`` or ``(N, C, H, W)``; the four others ``(D,)`` or ``(C,)`` -> ``out`` of ``x``'s shape.
+    ``check=False`` skips the NaN/inf scan of ``x``, as in :func:`batchnorm_forward`.
     """
-    _check_input(x, "batchnorm_eval", weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
+    _check_input(
+        x, "batchnorm_eval", check, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var
+    )
     inv_std = 1.0 / np.sqrt(running_var + eps)
     x_hat = (x - _per_channel(running_mean, x.ndim)) * _per_channel(inv_std, x.ndim)
     out: FloatArray = x_hat * _per_channel(weight, x.ndim) + _per_channel(bias, x.ndim)
@@ -141,16 +153,19 @@ def batchnorm_eval_backward(
     running_mean: FloatArray,
     running_var: FloatArray,
     eps: float = 1e-5,
+    *,
+    check: bool = True,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of :func:`batchnorm_eval` at input ``x``: ``dout`` of ``x``'s shape -> ``(dx, dweight, dbias)``.
 
     With fixed statistics the op is affine in ``x``: ``dx = dout * weight / sqrt(running_var + eps)``,
     ``dweight = sum(dout * x_hat)``, ``dbias = sum(dout)`` (sums over each feature's values).
     """
-    _check_input(x, "batchnorm_eval_backward", weight=weight, running_mean=running_mean, running_var=running_var)
+    _check_input(x, "batchnorm_eval_backward", check, weight=weight, running_mean=running_mean, running_var=running_var)
     if dout.shape != x.shape:
         raise ValueError(f"batchnorm_eval_backward: dout must have the shape of x, {x.shape}, got {dout.shape}")
-    check_finite(dout, "dout")
+    if check:
+        check_finite(dout, "dout")
     axes = _stat_axes(x)
     inv_std = 1.0 / np.sqrt(running_var + eps)
     x_hat = (x - _per_channel(running_mean, x.ndim)) * _per_channel(inv_std, x.ndim)
@@ -217,23 +232,23 @@ class _BatchNorm(Layer):
             raise ValueError(f"{type(self).__name__}({self.num_features}) expects x of shape {expected}, got {x.shape}")
         p, b = self.params, self.buffers
         if self.training:
-            out, self._cache = batchnorm_forward(x, p["weight"], p["bias"], self.eps)
+            out, self._cache = batchnorm_forward(x, p["weight"], p["bias"], self.eps, check=False)
             update_running_stats(b["running_mean"], b["running_var"], self._cache, self.momentum)
             self._x = None
         else:
-            out = batchnorm_eval(x, p["weight"], p["bias"], b["running_mean"], b["running_var"], self.eps)
+            out = batchnorm_eval(x, p["weight"], p["bias"], b["running_mean"], b["running_var"], self.eps, check=False)
             self._cache, self._x = None, x
         return out
 
     def backward(self, dy: FloatArray) -> FloatArray:
         """``dy`` of the last output's shape -> ``dx``; fills ``grads``, by the rule of the last forward's mode."""
         if self._cache is not None:
-            dx, dweight, dbias = batchnorm_backward(dy, self._cache)
+            dx, dweight, dbias = batchnorm_backward(dy, self._cache, check=False)
         else:
             p, b = self.params, self.buffers
             x = self._cached(self._x)
             dx, dweight, dbias = batchnorm_eval_backward(
-                dy, x, p["weight"], b["running_mean"], b["running_var"], self.eps
+                dy, x, p["weight"], b["running_mean"], b["running_var"], self.eps, check=False
             )
         self.grads["weight"][...] = dweight
         self.grads["bias"][...] = dbias

@@ -3,7 +3,8 @@
 Shapes: ``x: (N, C, H, W)`` in, ``(N, C_out, H_out, W_out)`` out (:func:`~backproplab.cnn.conv2d_out`
 gives ``H_out, W_out``); :class:`Flatten` and :class:`GlobalAvgPool2d` end in ``(N, D)``. Conv weights
 are PyTorch's ``weight: (C_out, C_in, KH, KW)``, ``bias: (C_out,)``, so a ``torch.nn.Conv2d`` state
-moves in and out without transposes.
+moves in and out without transposes. Inside a network the layers skip the functions' NaN/inf scans
+(``check=False``): a NaN flows on to the loss, whose guard reports a diverging run.
 """
 
 import numpy as np
@@ -51,12 +52,14 @@ class Conv2d(Layer):
         """``x: (N, C_in, H, W)`` -> ``(N, C_out, H_out, W_out)``."""
         self._x = x
         p = self.params
-        return conv2d_forward(x, p["weight"], p["bias"], self.stride, self.padding, self.dilation)
+        return conv2d_forward(x, p["weight"], p["bias"], self.stride, self.padding, self.dilation, check=False)
 
     def backward(self, dy: FloatArray) -> FloatArray:
         """``dy: (N, C_out, H_out, W_out)`` -> ``dx: (N, C_in, H, W)``; fills ``grads``."""
         x = self._cached(self._x)
-        dx, dw, db = conv2d_backward(dy, x, self.params["weight"], self.stride, self.padding, self.dilation)
+        dx, dw, db = conv2d_backward(
+            dy, x, self.params["weight"], self.stride, self.padding, self.dilation, check=False
+        )
         self.grads["weight"][...] = dw
         self.grads["bias"][...] = db
         return dx
@@ -76,10 +79,10 @@ class MaxPool2d(_Pool):
 
     def forward(self, x: FloatArray) -> FloatArray:
         self._x = x
-        return maxpool2d_forward(x, self.kernel, self.stride, self.padding)
+        return maxpool2d_forward(x, self.kernel, self.stride, self.padding, check=False)
 
     def backward(self, dy: FloatArray) -> FloatArray:
-        return maxpool2d_backward(dy, self._cached(self._x), self.kernel, self.stride, self.padding)
+        return maxpool2d_backward(dy, self._cached(self._x), self.kernel, self.stride, self.padding, check=False)
 
 
 class AvgPool2d(_Pool):
@@ -87,10 +90,10 @@ class AvgPool2d(_Pool):
 
     def forward(self, x: FloatArray) -> FloatArray:
         self._x = x
-        return avgpool2d_forward(x, self.kernel, self.stride, self.padding)
+        return avgpool2d_forward(x, self.kernel, self.stride, self.padding, check=False)
 
     def backward(self, dy: FloatArray) -> FloatArray:
-        return avgpool2d_backward(dy, self._cached(self._x), self.kernel, self.stride, self.padding)
+        return avgpool2d_backward(dy, self._cached(self._x), self.kernel, self.stride, self.padding, check=False)
 
 
 class GlobalAvgPool2d(Layer):
