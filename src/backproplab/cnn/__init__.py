@@ -4,7 +4,13 @@ Convolution and pooling come as forward/backward pairs, each with a loop version
 test against. The LeNet here runs the forward pass with the weights of the PyTorch model, unchanged.
 """
 
-from backproplab.cnn.conv import conv2d_backward, conv2d_backward_naive, conv2d_forward, conv2d_forward_naive
+from backproplab.cnn.conv import (
+    conv2d_backward,
+    conv2d_backward_naive,
+    conv2d_backward_params,
+    conv2d_forward,
+    conv2d_forward_naive,
+)
 from backproplab.cnn.lenet import LeNet
 from backproplab.cnn.network import SpecNet
 from backproplab.cnn.pool import (
@@ -26,6 +32,7 @@ __all__ = [
     "avgpool2d_forward",
     "conv2d_backward",
     "conv2d_backward_naive",
+    "conv2d_backward_params",
     "conv2d_forward",
     "conv2d_forward_naive",
     "conv2d_out",

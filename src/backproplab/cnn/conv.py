@@ -171,16 +171,17 @@ def _to_grid(a: FloatArray, grid_hw: tuple[int, int], top_left: tuple[int, int],
 
 
 def _grid_gradients(
-    g: FloatArray, xp: FloatArray, w_mat: FloatArray, off: list[int], block: int
-) -> tuple[FloatArray, FloatArray]:
-    """``(dxp, dw_mat)`` by the formulas of :func:`conv2d_backward`, ``block`` grid positions at a time.
+    g: FloatArray, xp: FloatArray, w_mat: FloatArray, off: list[int], block: int, need_dx: bool = True
+) -> tuple[FloatArray | None, FloatArray]:
+    """``(dxp, dw_mat)`` by the formulas of :func:`conv2d_backward`, ``block`` grid positions at a time
+    (``dxp`` is ``None`` unless ``need_dx``).
 
     ``g: (C_out, P)``, ``xp: (C_in, P)`` on the grid, ``w_mat: (C_out, C_in*K)`` for ``K`` kernel taps at
     offsets ``off`` -> ``dxp: (C_in, P)``, ``dw_mat: (C_out, C_in*K)``. A block small enough to stay in
     cache makes im2col and col2im contiguous copies and adds of whole rows, one per tap.
     """
     c_in, taps = xp.shape[0], len(off)
-    dxp = np.zeros_like(xp)
+    dxp = np.zeros_like(xp) if need_dx else None
     dw_t = np.zeros((c_in * taps, g.shape[0]), g.dtype)  # dw_mat transposed: cols @ g.T is the faster product
     buffer = np.empty(c_in * taps * block, g.dtype)  # im2col of a block, then the gradient of it
     starts = g.shape[1] - off[-1]  # the positions whose whole window lies on the grid
@@ -191,6 +192,8 @@ def _grid_gradients(
             cols[:, k] = xp[:, lo + off[k] : lo + off[k] + span]
         g_block = g[:, lo : lo + span]  # (C_out, span)
         dw_t += cols.reshape(c_in * taps, span) @ g_block.T
+        if dxp is None:
+            continue
         dcols = np.matmul(w_mat.T, g_block, out=cols.reshape(c_in * taps, span)).reshape(c_in, taps, span)
         for k in range(taps):
             dxp[:, lo + off[k] : lo + off[k] + span] += dcols[:, k]
@@ -228,7 +231,36 @@ def conv2d_backward(
     into the next is harmless, as ``g`` is zero there. :func:`conv2d_backward_naive` is the loop version.
     ``check=False`` skips the NaN/inf scans of ``dout`` and ``x``, as in :func:`conv2d_forward`.
     """
-    dout, x, w = _check_backward_inputs(dout, x, w, stride, padding, dilation, check)
+    dx, dw, db = _conv2d_grads(
+        _check_backward_inputs(dout, x, w, stride, padding, dilation, check), stride, padding, dilation, True
+    )
+    assert dx is not None
+    return dx, dw, db
+
+
+def conv2d_backward_params(
+    dout: FloatArray,
+    x: FloatArray,
+    w: FloatArray,
+    stride: Pair = 1,
+    padding: Pair = 0,
+    dilation: Pair = 1,
+    *,
+    check: bool = True,
+) -> tuple[FloatArray, FloatArray]:
+    """``(dw, db)`` of :func:`conv2d_backward` without ``dx``: for a network's first layer, whose input
+    gradient nothing needs (PyTorch skips it too). Same arguments and shapes."""
+    _, dw, db = _conv2d_grads(
+        _check_backward_inputs(dout, x, w, stride, padding, dilation, check), stride, padding, dilation, False
+    )
+    return dw, db
+
+
+def _conv2d_grads(
+    arrays: tuple[FloatArray, FloatArray, FloatArray], stride: Pair, padding: Pair, dilation: Pair, need_dx: bool
+) -> tuple[FloatArray | None, FloatArray, FloatArray]:
+    """The work of :func:`conv2d_backward` on checked ``(dout, x, w)``; ``dx`` is ``None`` unless ``need_dx``."""
+    dout, x, w = arrays
     (n, c_in, h, wd), (c_out, _, kh, kw) = x.shape, w.shape
     (ph, pw), (dil_h, dil_w) = pair(padding, "padding", 0), pair(dilation, "dilation", 1)
     dtype = np.result_type(dout, x, w)
@@ -237,10 +269,13 @@ def conv2d_backward(
     g = _to_grid(dout.astype(dtype, copy=False), (hp, wp), (0, 0), pair(stride, "stride", 1))  # (C_out, N*Hp*Wp)
     off = [i * dil_h * wp + j * dil_w for i in range(kh) for j in range(kw)]
     w_mat = w.reshape(c_out, c_in * kh * kw).astype(dtype, copy=False)
-    dxp, dw_mat = _grid_gradients(g, xp, w_mat, off, GRID_PER_BLOCK)
+    dxp, dw_mat = _grid_gradients(g, xp, w_mat, off, GRID_PER_BLOCK, need_dx)
+    dw = np.ascontiguousarray(dw_mat.reshape(c_out, c_in, kh, kw))
+    db = dout.sum(axis=(0, 2, 3), dtype=dtype)
+    if dxp is None:
+        return None, dw, db
     dx = unpad_hw(dxp.reshape(c_in, n, hp, wp), ph, pw).transpose(1, 0, 2, 3)
-    dw = dw_mat.reshape(c_out, c_in, kh, kw)
-    return np.ascontiguousarray(dx), np.ascontiguousarray(dw), dout.sum(axis=(0, 2, 3), dtype=dtype)
+    return np.ascontiguousarray(dx), dw, db
 
 
 def conv2d_backward_naive(

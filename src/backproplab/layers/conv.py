@@ -10,7 +10,7 @@ moves in and out without transposes. Inside a network the layers skip the functi
 import numpy as np
 
 from backproplab._typing import FloatArray
-from backproplab.cnn.conv import conv2d_backward, conv2d_forward
+from backproplab.cnn.conv import conv2d_backward, conv2d_backward_params, conv2d_forward
 from backproplab.cnn.pool import avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward
 from backproplab.cnn.shapes import Pair, pair
 from backproplab.layers.base import Init, Layer, init_bias, init_weight
@@ -53,6 +53,15 @@ class Conv2d(Layer):
         self._x = x
         p = self.params
         return conv2d_forward(x, p["weight"], p["bias"], self.stride, self.padding, self.dilation, check=False)
+
+    def backward_params(self, dy: FloatArray) -> None:
+        """Fill ``grads`` from ``dy: (N, C_out, H_out, W_out)`` without computing ``dx``."""
+        x = self._cached(self._x)
+        dw, db = conv2d_backward_params(
+            dy, x, self.params["weight"], self.stride, self.padding, self.dilation, check=False
+        )
+        self.grads["weight"][...] = dw
+        self.grads["bias"][...] = db
 
     def backward(self, dy: FloatArray) -> FloatArray:
         """``dy: (N, C_out, H_out, W_out)`` -> ``dx: (N, C_in, H, W)``; fills ``grads``."""
