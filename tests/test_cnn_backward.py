@@ -24,7 +24,6 @@ from backproplab.cnn import (
     avgpool2d_forward,
     conv2d_backward,
     conv2d_backward_naive,
-    conv2d_backward_params,
     conv2d_forward,
     conv2d_out,
     maxpool2d_backward,
@@ -179,18 +178,6 @@ def test_conv2d_backward_equals_the_loop_version(case: ConvCase) -> None:
     for a, b, shape in zip(fast, naive, (x.shape, w.shape, (w.shape[0],)), strict=True):
         assert a.shape == b.shape == shape
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * max(1.0, float(np.abs(b).max())))
-
-
-@settings(max_examples=15, deadline=None)
-@given(case=conv_cases(max_kernel=4, max_padding=2, max_hw=8, max_channels=3, max_n=3))
-def test_conv2d_backward_params_gives_the_same_dw_and_db_without_dx(case: ConvCase) -> None:
-    x, w, _ = case.arrays(np.float64, bias=False)
-    args = (case.stride, case.padding, case.dilation)
-    dout = _upstream(conv2d_forward(x, w, None, *args).shape, case.seed)
-    _, dw, db = conv2d_backward(dout, x, w, *args)
-    dw_only, db_only = conv2d_backward_params(dout, x, w, *args)
-    np.testing.assert_array_equal(dw_only, dw)
-    np.testing.assert_array_equal(db_only, db)
 
 
 def test_conv2d_backward_keeps_the_images_of_a_batch_apart() -> None:

@@ -159,12 +159,7 @@ class Adam(Optimizer):
     """
 
     def __init__(
-        self,
-        lr: float = 1e-3,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0
     ) -> None:
         super().__init__(lr, weight_decay)
         for name, beta in (("beta1", beta1), ("beta2", beta2)):
@@ -210,12 +205,7 @@ class AdamW(Adam):
     """
 
     def __init__(
-        self,
-        lr: float = 1e-3,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
+        self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 1e-2
     ) -> None:
         super().__init__(lr, beta1, beta2, eps, weight_decay)
 

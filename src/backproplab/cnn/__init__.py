@@ -7,7 +7,6 @@ test against. The LeNet here runs the forward pass with the weights of the PyTor
 from backproplab.cnn.conv import (
     conv2d_backward,
     conv2d_backward_naive,
-    conv2d_backward_params,
     conv2d_forward,
     conv2d_forward_naive,
 )
@@ -32,7 +31,6 @@ __all__ = [
     "avgpool2d_forward",
     "conv2d_backward",
     "conv2d_backward_naive",
-    "conv2d_backward_params",
     "conv2d_forward",
     "conv2d_forward_naive",
     "conv2d_out",

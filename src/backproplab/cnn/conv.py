@@ -79,25 +79,23 @@ def windows(x: FloatArray, kh: int, kw: int, stride: tuple[int, int], dilation: 
 
 
 def conv2d_forward(
-    x: FloatArray,
-    w: FloatArray,
-    b: FloatArray | None = None,
-    stride: Pair = 1,
-    padding: Pair = 0,
-    dilation: Pair = 1,
-    *,
-    check: bool = True,
+    x: FloatArray, w: FloatArray, b: FloatArray | None = None, stride: Pair = 1, padding: Pair = 0, dilation: Pair = 1
 ) -> FloatArray:
     """Convolution by im2col: gather every window into a matrix, then one matrix product.
 
     ``x: (N, C_in, H, W)``, ``w: (C_out, C_in, KH, KW)``, ``b: (C_out,)`` or None ->
-    ``(N, C_out, H_out, W_out)``, in the dtype of ``x`` and ``w``. ``check=False`` skips the NaN/inf
-    scan of ``x`` (shapes are always checked): inside a network a NaN flows on to the loss, whose
-    guard reports a diverging run, and the scans would cost a tenth of a training step.
+    ``(N, C_out, H_out, W_out)``, in the dtype of ``x`` and ``w``.
     """
     x, w = np.asarray(x), np.asarray(w)
     b = None if b is None else np.asarray(b)
-    check_conv_inputs(x, w, b, finite=check)
+    check_conv_inputs(x, w, b)
+    return forward_checked(x, w, b, stride, padding, dilation)
+
+
+def forward_checked(
+    x: FloatArray, w: FloatArray, b: FloatArray | None, stride: Pair, padding: Pair, dilation: Pair
+) -> FloatArray:
+    """:func:`conv2d_forward` on arrays already checked (the layers check shapes, not NaN: see layers/conv.py)."""
     c_out, c_in, kh, kw = w.shape
     n, _, h, wd = x.shape
     ph, pw = pair(padding, "padding", 0)
@@ -147,8 +145,8 @@ def conv2d_forward_naive(
     return out
 
 
-def _check_backward_inputs(
-    dout: FloatArray, x: FloatArray, w: FloatArray, stride: Pair, padding: Pair, dilation: Pair, finite: bool
+def check_backward_inputs(
+    dout: FloatArray, x: FloatArray, w: FloatArray, stride: Pair, padding: Pair, dilation: Pair, finite: bool = True
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """``dout``, ``x``, ``w`` as arrays, checked as for the forward; ``dout`` must have its output's shape."""
     x, w = np.asarray(x), np.asarray(w)
@@ -201,14 +199,7 @@ def _grid_gradients(
 
 
 def conv2d_backward(
-    dout: FloatArray,
-    x: FloatArray,
-    w: FloatArray,
-    stride: Pair = 1,
-    padding: Pair = 0,
-    dilation: Pair = 1,
-    *,
-    check: bool = True,
+    dout: FloatArray, x: FloatArray, w: FloatArray, stride: Pair = 1, padding: Pair = 0, dilation: Pair = 1
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of the loss through :func:`conv2d_forward`, by im2col and col2im on the padded grid.
 
@@ -229,37 +220,19 @@ def conv2d_backward(
     Each tap is then one shift of whole rows (:func:`_grid_gradients`), where windows of
     ``H_out x W_out`` pixels would cost a short loop per image row. Reading past the end of one image
     into the next is harmless, as ``g`` is zero there. :func:`conv2d_backward_naive` is the loop version.
-    ``check=False`` skips the NaN/inf scans of ``dout`` and ``x``, as in :func:`conv2d_forward`.
     """
-    dx, dw, db = _conv2d_grads(
-        _check_backward_inputs(dout, x, w, stride, padding, dilation, check), stride, padding, dilation, True
+    dx, dw, db = backward_checked(
+        check_backward_inputs(dout, x, w, stride, padding, dilation), stride, padding, dilation
     )
-    assert dx is not None
+    assert dx is not None  # asked for
     return dx, dw, db
 
 
-def conv2d_backward_params(
-    dout: FloatArray,
-    x: FloatArray,
-    w: FloatArray,
-    stride: Pair = 1,
-    padding: Pair = 0,
-    dilation: Pair = 1,
-    *,
-    check: bool = True,
-) -> tuple[FloatArray, FloatArray]:
-    """``(dw, db)`` of :func:`conv2d_backward` without ``dx``: for a network's first layer, whose input
-    gradient nothing needs (PyTorch skips it too). Same arguments and shapes."""
-    _, dw, db = _conv2d_grads(
-        _check_backward_inputs(dout, x, w, stride, padding, dilation, check), stride, padding, dilation, False
-    )
-    return dw, db
-
-
-def _conv2d_grads(
-    arrays: tuple[FloatArray, FloatArray, FloatArray], stride: Pair, padding: Pair, dilation: Pair, need_dx: bool
+def backward_checked(
+    arrays: tuple[FloatArray, FloatArray, FloatArray], stride: Pair, padding: Pair, dilation: Pair, need_dx: bool = True
 ) -> tuple[FloatArray | None, FloatArray, FloatArray]:
-    """The work of :func:`conv2d_backward` on checked ``(dout, x, w)``; ``dx`` is ``None`` unless ``need_dx``."""
+    """:func:`conv2d_backward` on checked ``(dout, x, w)``; ``dx`` is ``None`` unless ``need_dx`` (a network's
+    first layer needs no input gradient, and PyTorch skips it too)."""
     dout, x, w = arrays
     (n, c_in, h, wd), (c_out, _, kh, kw) = x.shape, w.shape
     (ph, pw), (dil_h, dil_w) = pair(padding, "padding", 0), pair(dilation, "dilation", 1)
@@ -287,7 +260,7 @@ def conv2d_backward_naive(
     padded input times the kernel, plus the bias, so its gradient flows to that window (times the
     kernel), to the kernel (times the window) and to the bias. Slow on purpose.
     """
-    dout, x, w = _check_backward_inputs(dout, x, w, stride, padding, dilation, True)
+    dout, x, w = check_backward_inputs(dout, x, w, stride, padding, dilation)
     (n, c_out, h_out, w_out), (kh, kw) = dout.shape, w.shape[2:]
     (sh, sw), (ph, pw), (dil_h, dil_w) = (
         pair(stride, "stride", 1),

@@ -27,7 +27,7 @@ class Windows(NamedTuple):
     out: tuple[int, int]
 
 
-def _pool_windows(
+def pool_windows(
     x: FloatArray, kernel: Pair, stride: Pair | None, padding: Pair, finite: bool = True
 ) -> tuple[FloatArray, Windows]:
     """``x`` checked as an ``(N, C, H, W)`` float array (NaN/inf too if ``finite``), and its pooling windows."""
@@ -73,33 +73,33 @@ def _pool(xp: FloatArray, win: Windows, op: np.ufunc) -> FloatArray:
     return out
 
 
-def maxpool2d_forward(
-    x: FloatArray, kernel: Pair, stride: Pair | None = None, padding: Pair = 0, *, check: bool = True
-) -> FloatArray:
-    """Max over each window: ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``.
+def maxpool2d_forward(x: FloatArray, kernel: Pair, stride: Pair | None = None, padding: Pair = 0) -> FloatArray:
+    """Max over each window: ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``."""
+    return max_forward(*pool_windows(x, kernel, stride, padding))
 
-    ``check=False`` skips the NaN/inf scan of ``x`` (see :func:`~backproplab.cnn.conv2d_forward`)."""
-    x, win = _pool_windows(x, kernel, stride, padding, check)
+
+def max_forward(x: FloatArray, win: Windows) -> FloatArray:
+    """:func:`maxpool2d_forward` of a checked ``x`` over its windows ``win``."""
     return _pool(pad_hw(x, *win.padding, -np.inf), win, np.maximum)
 
 
-def avgpool2d_forward(
-    x: FloatArray, kernel: Pair, stride: Pair | None = None, padding: Pair = 0, *, check: bool = True
-) -> FloatArray:
-    """Mean over each window, padding zeros included: ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``.
+def avgpool2d_forward(x: FloatArray, kernel: Pair, stride: Pair | None = None, padding: Pair = 0) -> FloatArray:
+    """Mean over each window, padding zeros included: ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``."""
+    return avg_forward(*pool_windows(x, kernel, stride, padding))
 
-    ``check=False`` skips the NaN/inf scan of ``x`` (see :func:`~backproplab.cnn.conv2d_forward`)."""
-    x, win = _pool_windows(x, kernel, stride, padding, check)
+
+def avg_forward(x: FloatArray, win: Windows) -> FloatArray:
+    """:func:`avgpool2d_forward` of a checked ``x`` over its windows ``win``."""
     out = _pool(pad_hw(x, *win.padding), win, np.add)
     out /= win.kernel[0] * win.kernel[1]
     return out
 
 
-def _check_backward_inputs(
+def check_backward_inputs(
     dout: FloatArray, x: FloatArray, kernel: Pair, stride: Pair | None, padding: Pair, finite: bool = True
 ) -> tuple[FloatArray, FloatArray, Windows]:
     """``dout`` and ``x`` checked as for the forward; ``dout`` must have its output's shape."""
-    x, win = _pool_windows(x, kernel, stride, padding, finite)
+    x, win = pool_windows(x, kernel, stride, padding, finite)
     dout = check_dout(dout, (*x.shape[:2], *win.out), "(N, C, H_out, W_out)", finite)
     return dout, x, win
 
@@ -122,22 +122,19 @@ def _route(dxp: FloatArray, p: int, q: int, win: Windows, grad: FloatArray) -> N
 
 
 def maxpool2d_backward(
-    dout: FloatArray,
-    x: FloatArray,
-    kernel: Pair,
-    stride: Pair | None = None,
-    padding: Pair = 0,
-    *,
-    check: bool = True,
+    dout: FloatArray, x: FloatArray, kernel: Pair, stride: Pair | None = None, padding: Pair = 0
 ) -> FloatArray:
     """Gradient through :func:`maxpool2d_forward`: ``dout: (N, C, H_out, W_out)``, ``x: (N, C, H, W)`` -> ``dx``.
 
     Each window's gradient goes to its maximum; on ties, to the first in row-major window order, as
     PyTorch's ``max_pool2d`` does. Overlapping windows add up. Vectorised over all windows, one
     kernel element at a time: ``taken`` marks the windows whose maximum has been met already.
-    ``check=False`` skips the NaN/inf scans (see :func:`~backproplab.cnn.conv2d_forward`).
     """
-    dout, x, win = _check_backward_inputs(dout, x, kernel, stride, padding, check)
+    return max_backward(*check_backward_inputs(dout, x, kernel, stride, padding))
+
+
+def max_backward(dout: FloatArray, x: FloatArray, win: Windows) -> FloatArray:
+    """:func:`maxpool2d_backward` of checked ``dout`` and ``x`` over the windows ``win``."""
     xp = pad_hw(x, *win.padding, -np.inf)
     out = _pool(xp, win, np.maximum)
     dxp = _padded_zeros(x, dout, win)
@@ -151,21 +148,18 @@ def maxpool2d_backward(
 
 
 def avgpool2d_backward(
-    dout: FloatArray,
-    x: FloatArray,
-    kernel: Pair,
-    stride: Pair | None = None,
-    padding: Pair = 0,
-    *,
-    check: bool = True,
+    dout: FloatArray, x: FloatArray, kernel: Pair, stride: Pair | None = None, padding: Pair = 0
 ) -> FloatArray:
     """Gradient through :func:`avgpool2d_forward`: ``dout: (N, C, H_out, W_out)``, ``x: (N, C, H, W)`` -> ``dx``.
 
     Every element of a window gets ``1 / (KH * KW)`` of its gradient (padding included, so the
-    share that falls on padding is dropped); overlapping windows add up. ``check=False`` skips the
-    NaN/inf scans (see :func:`~backproplab.cnn.conv2d_forward`).
+    share that falls on padding is dropped); overlapping windows add up.
     """
-    dout, x, win = _check_backward_inputs(dout, x, kernel, stride, padding, check)
+    return avg_backward(*check_backward_inputs(dout, x, kernel, stride, padding))
+
+
+def avg_backward(dout: FloatArray, x: FloatArray, win: Windows) -> FloatArray:
+    """:func:`avgpool2d_backward` of checked ``dout`` and ``x`` over the windows ``win``."""
     share = dout / (win.kernel[0] * win.kernel[1])
     dxp = _padded_zeros(x, dout, win)
     for p, q in np.ndindex(*win.kernel):
@@ -180,7 +174,7 @@ def maxpool2d_backward_naive(
 
     ``np.argmax`` returns the first maximum in row-major order: the element PyTorch picks.
     """
-    dout, x, win = _check_backward_inputs(dout, x, kernel, stride, padding)
+    dout, x, win = check_backward_inputs(dout, x, kernel, stride, padding)
     (kh, kw), (sh, sw), (h_out, w_out) = win.kernel, win.stride, win.out
     xp = pad_hw(x, *win.padding, -np.inf)
     dxp = _padded_zeros(x, dout, win)
@@ -195,7 +189,7 @@ def avgpool2d_backward_naive(
     dout: FloatArray, x: FloatArray, kernel: Pair, stride: Pair | None = None, padding: Pair = 0
 ) -> FloatArray:
     """:func:`avgpool2d_backward` with loops over images, channels and windows, for teaching and testing."""
-    dout, x, win = _check_backward_inputs(dout, x, kernel, stride, padding)
+    dout, x, win = check_backward_inputs(dout, x, kernel, stride, padding)
     (kh, kw), (sh, sw), (h_out, w_out) = win.kernel, win.stride, win.out
     dxp = _padded_zeros(x, dout, win)
     for i, c, r, s in np.ndindex(*x.shape[:2], h_out, w_out):

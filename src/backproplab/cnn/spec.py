@@ -133,10 +133,6 @@ def _bn_text(layer: LayerSpec, shape: Shape) -> str:
     return f"batch norm over {shape[0]} {'channels' if len(shape) == 3 else 'features'}"
 
 
-def _pool_args(layer: LayerSpec) -> tuple[int, int, int]:
-    return layer.kernel, layer.stride, layer.padding
-
-
 @dataclass(frozen=True)
 class Kind:
     """Everything about one kind of layer: its shapes, its NumPy layer and its PyTorch twin.
@@ -166,6 +162,18 @@ def _elementwise(name: str) -> Kind:
     )
 
 
+def _pool_kind(name: str) -> Kind:
+    """``MaxPool2d``, ``AvgPool2d``: the same class name in :mod:`backproplab.layers` and ``torch.nn``."""
+    return Kind(
+        _spatial,
+        _pool_text,
+        _no_arrays,
+        lambda t, *_: getattr(layers, name)(t.kernel, t.stride, t.padding),
+        lambda t, s: [(name, (t.kernel,), {"stride": t.stride, "padding": t.padding})],
+        spatial=True,
+    )
+
+
 KINDS: dict[str, Kind] = {
     "conv": Kind(
         _spatial,
@@ -179,22 +187,8 @@ KINDS: dict[str, Kind] = {
         ],
         spatial=True,
     ),
-    "pool": Kind(
-        _spatial,
-        _pool_text,
-        _no_arrays,
-        lambda t, *_: layers.MaxPool2d(*_pool_args(t)),
-        lambda t, s: [("MaxPool2d", (t.kernel,), {"stride": t.stride, "padding": t.padding})],
-        spatial=True,
-    ),
-    "avgpool": Kind(  # count_include_pad=True in both, PyTorch's default
-        _spatial,
-        _pool_text,
-        _no_arrays,
-        lambda t, *_: layers.AvgPool2d(*_pool_args(t)),
-        lambda t, s: [("AvgPool2d", (t.kernel,), {"stride": t.stride, "padding": t.padding})],
-        spatial=True,
-    ),
+    "pool": _pool_kind("MaxPool2d"),
+    "avgpool": _pool_kind("AvgPool2d"),  # count_include_pad=True in both, PyTorch's default
     "bn": Kind(  # per channel of (C, H, W) maps, per feature of (D,) vectors
         _same,
         _bn_text,

@@ -17,6 +17,8 @@ import numpy as np
 from backproplab._typing import FloatArray
 
 Init = Literal["he", "xavier", "normal", "pytorch"]
+WeightInit = tuple[Init, np.random.Generator | None, type[np.floating]]
+"""How a layer's weights start: ``(init, rng, dtype)``."""
 
 
 def init_std(init: Init, fan_in: int) -> float:
@@ -84,6 +86,23 @@ class Layer:
         """Fill ``grads`` from ``dy`` without returning ``dx``: for a network's first layer, whose
         input gradient nothing needs (PyTorch skips it too). Layers that can save work override it."""
         self.backward(dy)
+
+    def _init_weight_and_bias(
+        self, sizes: dict[str, int], names: tuple[str, str], shape: tuple[int, ...], fan_in: int, how: WeightInit
+    ) -> None:
+        """``params``: a weight of ``shape`` and one bias per output (the last of ``sizes``) under ``names``,
+        started as ``how = (init, rng, dtype)`` says (:func:`init_weight`, :func:`init_bias`); ``grads``:
+        zeros like them. ``sizes`` (``{"d_in": ..., "d_out": ...}``) must all be >= 1."""
+        if min(sizes.values()) < 1:
+            needs = " and ".join(f"{k} >= 1" for k in sizes)
+            got = ", ".join(f"{k}={v}" for k, v in sizes.items())
+            raise ValueError(f"{type(self).__name__} needs {needs}, got {got}")
+        init, rng, dtype = how
+        rng = rng if rng is not None else np.random.default_rng()
+        n_out = list(sizes.values())[-1]
+        weight = init_weight(shape, fan_in, init, rng, dtype)
+        self.params = {names[0]: weight, names[1]: init_bias(n_out, fan_in, init, rng, dtype)}
+        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
 
     def state(self) -> dict[str, FloatArray]:
         """Parameters and buffers under PyTorch's names and in its layouts (views, not copies)."""

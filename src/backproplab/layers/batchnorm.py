@@ -41,29 +41,31 @@ def _per_channel(v: FloatArray, ndim: int) -> FloatArray:
     return v.reshape((-1,) + (1,) * (ndim - 2))
 
 
-def _check_input(x: FloatArray, name: str, finite: bool, **vectors: FloatArray) -> None:
-    """``x`` of rank 2 or 4 (and finite if ``finite``); every one of ``vectors`` of shape ``(C,)``."""
+def _check_input(x: FloatArray, name: str, **vectors: FloatArray) -> None:
+    """``x`` of rank 2 or 4 and finite; every one of ``vectors`` of shape ``(C,)``."""
     if x.ndim not in (2, 4):
         raise ValueError(f"{name} expects x of shape (N, D) or (N, C, H, W), got {x.shape}")
     expected = (x.shape[1],)
     for vec_name, vec in vectors.items():
         if vec.shape != expected:
             raise ValueError(f"{name}: {vec_name} must have shape {expected} to match x {x.shape}, got {vec.shape}")
-    if finite:
-        check_finite(x, "x")
+    check_finite(x, "x")
 
 
 def batchnorm_forward(
-    x: FloatArray, gamma: FloatArray, beta: FloatArray, eps: float = 1e-5, *, check: bool = True
+    x: FloatArray, gamma: FloatArray, beta: FloatArray, eps: float = 1e-5
 ) -> tuple[FloatArray, BatchNormCache]:
     """Training-mode batch norm: ``out = gamma * (x - mean) / sqrt(var + eps) + beta`` with the batch's statistics.
 
     ``x: (N, D)`` or ``(N, C, H, W)``; ``gamma, beta: (D,)`` or ``(C,)`` -> ``out`` of ``x``'s shape and
     a :class:`BatchNormCache`. ``var`` is the biased variance (divided by ``M``), as in PyTorch.
-    ``check=False`` skips the NaN/inf scan of ``x`` (shapes are always checked): the layers do, so that
-    inside a network a NaN flows on to the loss, whose guard reports a diverging run.
     """
-    _check_input(x, "batchnorm_forward", check, gamma=gamma, beta=beta)
+    _check_input(x, "batchnorm_forward", gamma=gamma, beta=beta)
+    return _train_forward(x, gamma, beta, eps)
+
+
+def _train_forward(x: FloatArray, gamma: FloatArray, beta: FloatArray, eps: float) -> tuple[FloatArray, BatchNormCache]:
+    """:func:`batchnorm_forward` of a checked ``x``."""
     axes = _stat_axes(x)
     M = x.size // x.shape[1]  # values per feature
     if M < 2:
@@ -85,9 +87,7 @@ def _describe(obj: object) -> str:
     return f"a {type(obj).__name__}"
 
 
-def batchnorm_backward(
-    dout: FloatArray, cache: BatchNormCache, *, check: bool = True
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+def batchnorm_backward(dout: FloatArray, cache: BatchNormCache) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of training-mode batch norm: ``dout`` of ``x``'s shape -> ``(dx, dgamma, dbeta)``.
 
     ``dx`` has ``x``'s shape, ``dgamma`` and ``dbeta`` are ``(C,)``. With ``dxhat = dout * gamma``,
@@ -99,8 +99,7 @@ def batchnorm_backward(
     on every ``x_i``. ``d mean / d x_i = 1/M``, and ``d var / d x_i = 2 (x_i - mean) / M`` (the term
     through ``mean`` vanishes, since the ``x_j - mean`` sum to 0), so ``d s / d x_i = -s^3 (x_i - mean) / M``.
     Hence ``d x_hat_j / d x_i = s (delta_ij - 1/M) - s x_hat_j x_hat_i / M``; summing
-    ``dxhat_j * d x_hat_j / d x_i`` over ``j`` gives the formula. ``check=False`` skips the NaN/inf scan
-    of ``dout``.
+    ``dxhat_j * d x_hat_j / d x_i`` over ``j`` gives the formula.
     """
     if not isinstance(cache, BatchNormCache):
         raise ValueError(
@@ -109,8 +108,13 @@ def batchnorm_backward(
     x_hat = cache.x_hat
     if dout.shape != x_hat.shape:
         raise ValueError(f"batchnorm_backward: dout must have the shape of x, {x_hat.shape}, got {dout.shape}")
-    if check:
-        check_finite(dout, "dout")
+    check_finite(dout, "dout")
+    return _train_backward(dout, cache)
+
+
+def _train_backward(dout: FloatArray, cache: BatchNormCache) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`batchnorm_backward` of a checked ``dout``."""
+    x_hat = cache.x_hat
     axes = _stat_axes(x_hat)
     M = x_hat.size // x_hat.shape[1]
     dbeta = dout.sum(axis=axes)
@@ -129,17 +133,19 @@ def batchnorm_eval(
     running_mean: FloatArray,
     running_var: FloatArray,
     eps: float = 1e-5,
-    *,
-    check: bool = True,
 ) -> FloatArray:
     """Inference-mode batch norm: ``(x - running_mean) / sqrt(running_var + eps) * weight + bias``.
 
     ``x: (N, D)`` or ``(N, C, H, W)``; the four others ``(D,)`` or ``(C,)`` -> ``out`` of ``x``'s shape.
-    ``check=False`` skips the NaN/inf scan of ``x``, as in :func:`batchnorm_forward`.
     """
-    _check_input(
-        x, "batchnorm_eval", check, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var
-    )
+    _check_input(x, "batchnorm_eval", weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
+    return _eval_forward(x, weight, bias, running_mean, running_var, eps)
+
+
+def _eval_forward(
+    x: FloatArray, weight: FloatArray, bias: FloatArray, running_mean: FloatArray, running_var: FloatArray, eps: float
+) -> FloatArray:
+    """:func:`batchnorm_eval` of a checked ``x``."""
     inv_std = 1.0 / np.sqrt(running_var + eps)
     x_hat = (x - _per_channel(running_mean, x.ndim)) * _per_channel(inv_std, x.ndim)
     out: FloatArray = x_hat * _per_channel(weight, x.ndim) + _per_channel(bias, x.ndim)
@@ -153,19 +159,23 @@ def batchnorm_eval_backward(
     running_mean: FloatArray,
     running_var: FloatArray,
     eps: float = 1e-5,
-    *,
-    check: bool = True,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of :func:`batchnorm_eval` at input ``x``: ``dout`` of ``x``'s shape -> ``(dx, dweight, dbias)``.
 
     With fixed statistics the op is affine in ``x``: ``dx = dout * weight / sqrt(running_var + eps)``,
     ``dweight = sum(dout * x_hat)``, ``dbias = sum(dout)`` (sums over each feature's values).
     """
-    _check_input(x, "batchnorm_eval_backward", check, weight=weight, running_mean=running_mean, running_var=running_var)
+    _check_input(x, "batchnorm_eval_backward", weight=weight, running_mean=running_mean, running_var=running_var)
     if dout.shape != x.shape:
         raise ValueError(f"batchnorm_eval_backward: dout must have the shape of x, {x.shape}, got {dout.shape}")
-    if check:
-        check_finite(dout, "dout")
+    check_finite(dout, "dout")
+    return _eval_backward(dout, x, weight, running_mean, running_var, eps)
+
+
+def _eval_backward(
+    dout: FloatArray, x: FloatArray, weight: FloatArray, running_mean: FloatArray, running_var: FloatArray, eps: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`batchnorm_eval_backward` of checked ``dout`` and ``x``."""
     axes = _stat_axes(x)
     inv_std = 1.0 / np.sqrt(running_var + eps)
     x_hat = (x - _per_channel(running_mean, x.ndim)) * _per_channel(inv_std, x.ndim)
@@ -232,27 +242,34 @@ class _BatchNorm(Layer):
             raise ValueError(f"{type(self).__name__}({self.num_features}) expects x of shape {expected}, got {x.shape}")
         p, b = self.params, self.buffers
         if self.training:
-            out, self._cache = batchnorm_forward(x, p["weight"], p["bias"], self.eps, check=False)
+            out, self._cache = _train_forward(x, p["weight"], p["bias"], self.eps)
             update_running_stats(b["running_mean"], b["running_var"], self._cache, self.momentum)
             self._x = None
         else:
-            out = batchnorm_eval(x, p["weight"], p["bias"], b["running_mean"], b["running_var"], self.eps, check=False)
+            out = _eval_forward(x, p["weight"], p["bias"], b["running_mean"], b["running_var"], self.eps)
             self._cache, self._x = None, x
         return out
 
     def backward(self, dy: FloatArray) -> FloatArray:
         """``dy`` of the last output's shape -> ``dx``; fills ``grads``, by the rule of the last forward's mode."""
         if self._cache is not None:
-            dx, dweight, dbias = batchnorm_backward(dy, self._cache, check=False)
+            dx, dweight, dbias = _train_backward(self._checked(dy, self._cache.x_hat), self._cache)
         else:
             p, b = self.params, self.buffers
             x = self._cached(self._x)
-            dx, dweight, dbias = batchnorm_eval_backward(
-                dy, x, p["weight"], b["running_mean"], b["running_var"], self.eps, check=False
+            dx, dweight, dbias = _eval_backward(
+                self._checked(dy, x), x, p["weight"], b["running_mean"], b["running_var"], self.eps
             )
         self.grads["weight"][...] = dweight
         self.grads["bias"][...] = dbias
         return dx
+
+    def _checked(self, dy: FloatArray, x: FloatArray) -> FloatArray:
+        """``dy`` if it has the shape of the last input ``x``. No NaN/inf scan: inside a network a NaN flows
+        on to the loss, whose guard reports a diverging run."""
+        if dy.shape != x.shape:
+            raise ValueError(f"{type(self).__name__}.backward: dy must have the shape of x, {x.shape}, got {dy.shape}")
+        return dy
 
 
 class BatchNorm1d(_BatchNorm):

@@ -3,17 +3,19 @@
 Shapes: ``x: (N, C, H, W)`` in, ``(N, C_out, H_out, W_out)`` out (:func:`~backproplab.cnn.conv2d_out`
 gives ``H_out, W_out``); :class:`Flatten` and :class:`GlobalAvgPool2d` end in ``(N, D)``. Conv weights
 are PyTorch's ``weight: (C_out, C_in, KH, KW)``, ``bias: (C_out,)``, so a ``torch.nn.Conv2d`` state
-moves in and out without transposes. Inside a network the layers skip the functions' NaN/inf scans
-(``check=False``): a NaN flows on to the loss, whose guard reports a diverging run.
+moves in and out without transposes. The layers check shapes as the functions do, but not for NaN
+or inf: inside a network a NaN flows on to the loss, whose guard reports a diverging run, and the
+scans would cost a tenth of a training step.
 """
+
+from collections.abc import Callable
 
 import numpy as np
 
 from backproplab._typing import FloatArray
-from backproplab.cnn.conv import conv2d_backward, conv2d_backward_params, conv2d_forward
-from backproplab.cnn.pool import avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward
+from backproplab.cnn import conv, pool
 from backproplab.cnn.shapes import Pair, pair
-from backproplab.layers.base import Init, Layer, init_bias, init_weight
+from backproplab.layers.base import Init, Layer
 
 
 class Conv2d(Layer):
@@ -36,73 +38,76 @@ class Conv2d(Layer):
         dtype: type[np.floating] = np.float32,
     ) -> None:
         super().__init__()
-        if c_in < 1 or c_out < 1:
-            raise ValueError(f"Conv2d needs c_in >= 1 and c_out >= 1, got c_in={c_in}, c_out={c_out}")
         kh, kw = pair(kernel, "kernel", 1)
         self.stride, self.padding, self.dilation = stride, padding, dilation
-        rng = rng if rng is not None else np.random.default_rng()
-        self.params = {
-            "weight": init_weight((c_out, c_in, kh, kw), c_in * kh * kw, init, rng, dtype),
-            "bias": init_bias(c_out, c_in * kh * kw, init, rng, dtype),
-        }
-        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+        sizes, shape = {"c_in": c_in, "c_out": c_out}, (c_out, c_in, kh, kw)
+        self._init_weight_and_bias(sizes, ("weight", "bias"), shape, c_in * kh * kw, (init, rng, dtype))
         self._x: FloatArray | None = None
 
     def forward(self, x: FloatArray) -> FloatArray:
         """``x: (N, C_in, H, W)`` -> ``(N, C_out, H_out, W_out)``."""
         self._x = x
         p = self.params
-        return conv2d_forward(x, p["weight"], p["bias"], self.stride, self.padding, self.dilation, check=False)
+        conv.check_conv_inputs(x, p["weight"], p["bias"], finite=False)
+        return conv.forward_checked(x, p["weight"], p["bias"], self.stride, self.padding, self.dilation)
 
-    def backward_params(self, dy: FloatArray) -> None:
-        """Fill ``grads`` from ``dy: (N, C_out, H_out, W_out)`` without computing ``dx``."""
-        x = self._cached(self._x)
-        dw, db = conv2d_backward_params(
-            dy, x, self.params["weight"], self.stride, self.padding, self.dilation, check=False
-        )
-        self.grads["weight"][...] = dw
-        self.grads["bias"][...] = db
-
-    def backward(self, dy: FloatArray) -> FloatArray:
-        """``dy: (N, C_out, H_out, W_out)`` -> ``dx: (N, C_in, H, W)``; fills ``grads``."""
-        x = self._cached(self._x)
-        dx, dw, db = conv2d_backward(
-            dy, x, self.params["weight"], self.stride, self.padding, self.dilation, check=False
-        )
+    def _grads(self, dy: FloatArray, need_dx: bool) -> FloatArray | None:
+        """Fill ``grads`` from ``dy: (N, C_out, H_out, W_out)``; return ``dx`` if ``need_dx``."""
+        geometry = (self.stride, self.padding, self.dilation)
+        arrays = conv.check_backward_inputs(dy, self._cached(self._x), self.params["weight"], *geometry, finite=False)
+        dx, dw, db = conv.backward_checked(arrays, *geometry, need_dx)
         self.grads["weight"][...] = dw
         self.grads["bias"][...] = db
         return dx
 
+    def backward_params(self, dy: FloatArray) -> None:
+        """Fill ``grads`` from ``dy: (N, C_out, H_out, W_out)`` without computing ``dx``."""
+        self._grads(dy, need_dx=False)
+
+    def backward(self, dy: FloatArray) -> FloatArray:
+        """``dy: (N, C_out, H_out, W_out)`` -> ``dx: (N, C_in, H, W)``; fills ``grads``."""
+        dx = self._grads(dy, need_dx=True)
+        assert dx is not None  # asked for
+        return dx
+
 
 class _Pool(Layer):
-    """Shared by the pooling layers: kernel, stride (default: the kernel) and padding, no parameters."""
+    """Shared by the pooling layers: kernel, stride (default: the kernel) and padding, no parameters.
+
+    A subclass names its pair of functions from :mod:`backproplab.cnn.pool` as ``pool_forward`` and
+    ``pool_backward``.
+    """
+
+    pool_forward: Callable[[FloatArray, pool.Windows], FloatArray]
+    pool_backward: Callable[[FloatArray, FloatArray, pool.Windows], FloatArray]
 
     def __init__(self, kernel: Pair, stride: Pair | None = None, padding: Pair = 0) -> None:
         super().__init__()
         self.kernel, self.stride, self.padding = kernel, stride, padding
         self._x: FloatArray | None = None
 
+    def forward(self, x: FloatArray) -> FloatArray:
+        """``x: (N, C, H, W)`` -> ``(N, C, H_out, W_out)``."""
+        self._x = x
+        return type(self).pool_forward(*pool.pool_windows(x, self.kernel, self.stride, self.padding, finite=False))
+
+    def backward(self, dy: FloatArray) -> FloatArray:
+        """``dy: (N, C, H_out, W_out)`` -> ``dx: (N, C, H, W)``."""
+        x = self._cached(self._x)
+        checked = pool.check_backward_inputs(dy, x, self.kernel, self.stride, self.padding, finite=False)
+        return type(self).pool_backward(*checked)
+
 
 class MaxPool2d(_Pool):
     """Max over each window; backward routes each gradient to the window's (first) maximum, as PyTorch."""
 
-    def forward(self, x: FloatArray) -> FloatArray:
-        self._x = x
-        return maxpool2d_forward(x, self.kernel, self.stride, self.padding, check=False)
-
-    def backward(self, dy: FloatArray) -> FloatArray:
-        return maxpool2d_backward(dy, self._cached(self._x), self.kernel, self.stride, self.padding, check=False)
+    pool_forward, pool_backward = staticmethod(pool.max_forward), staticmethod(pool.max_backward)
 
 
 class AvgPool2d(_Pool):
     """Mean over each window (padding zeros count); backward spreads ``dy / (KH * KW)`` over the window."""
 
-    def forward(self, x: FloatArray) -> FloatArray:
-        self._x = x
-        return avgpool2d_forward(x, self.kernel, self.stride, self.padding, check=False)
-
-    def backward(self, dy: FloatArray) -> FloatArray:
-        return avgpool2d_backward(dy, self._cached(self._x), self.kernel, self.stride, self.padding, check=False)
+    pool_forward, pool_backward = staticmethod(pool.avg_forward), staticmethod(pool.avg_backward)
 
 
 class GlobalAvgPool2d(Layer):

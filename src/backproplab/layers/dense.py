@@ -7,7 +7,7 @@ Batch-first: ``x: (N, d_in)``, ``W: (d_in, d_out)``, ``b: (d_out,)``, ``y: (N, d
 import numpy as np
 
 from backproplab._typing import FloatArray
-from backproplab.layers.base import Init, Layer, init_bias, init_weight
+from backproplab.layers.base import Init, Layer
 
 
 def dense_forward(X: FloatArray, W: FloatArray, b: FloatArray) -> FloatArray:
@@ -41,14 +41,7 @@ class Dense(Layer):
         dtype: type[np.floating] = np.float64,
     ) -> None:
         super().__init__()
-        if d_in < 1 or d_out < 1:
-            raise ValueError(f"Dense needs d_in >= 1 and d_out >= 1, got d_in={d_in}, d_out={d_out}")
-        rng = rng if rng is not None else np.random.default_rng()
-        self.params = {
-            "W": init_weight((d_in, d_out), d_in, init, rng, dtype),
-            "b": init_bias(d_out, d_in, init, rng, dtype),
-        }
-        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+        self._init_weight_and_bias({"d_in": d_in, "d_out": d_out}, ("W", "b"), (d_in, d_out), d_in, (init, rng, dtype))
         self._x: FloatArray | None = None
 
     def forward(self, x: FloatArray) -> FloatArray:
