@@ -161,12 +161,15 @@ def test_shape_table_of_the_fast_preset_for_28x28_digits() -> None:
         ("pool2", (32, 7, 7), 0),
         ("bn2", (32, 7, 7), 2 * 32),
         ("relu2", (32, 7, 7), 0),
-        ("conv3", (64, 7, 7), 64 * (32 * 9 + 1)),
-        ("bn3", (64, 7, 7), 2 * 64),
-        ("relu3", (64, 7, 7), 0),
-        ("flatten", (64 * 7 * 7,), 0),
-        ("fc1", (10,), 64 * 7 * 7 * 10 + 10),
+        ("conv3", (48, 7, 7), 48 * (32 * 9 + 1)),
+        ("bn3", (48, 7, 7), 2 * 48),
+        ("relu3", (48, 7, 7), 0),
+        ("flatten", (48 * 7 * 7,), 0),
+        ("fc1", (128,), 48 * 7 * 7 * 128 + 128),
+        ("relu4", (128,), 0),
+        ("fc2", (10,), 128 * 10 + 10),
     ]
+    assert sum(r.params for r in rows) == 321_338
     assert (rows[3].description, rows[3].formula) == (
         "batch norm over 16 channels",
         "2*16 learnable; running mean, var: buffers",
@@ -219,7 +222,7 @@ def test_gap_averages_each_feature_map_to_one_number() -> None:
 # ----- presets ------------------------------------------------------------------------------------
 def test_preset_spec_fills_in_the_number_of_classes() -> None:
     assert preset_spec("lenet", 7).endswith(",fc7")
-    assert preset_spec("fast", 3).endswith(",flatten,fc3")
+    assert preset_spec("fast", 3).endswith(",flatten,fc128,relu,fc3")
 
 
 def test_unknown_preset_lists_the_valid_names() -> None:
