@@ -15,14 +15,12 @@ The last line of output is a JSON object with the figures.
 import argparse
 import json
 import os
-import statistics
-import time
 import tracemalloc
 from collections.abc import Callable
 
 import numpy as np
 import torch
-from _common import environment_lines
+from _common import Comparison, alternate, environment_lines
 from threadpoolctl import threadpool_limits
 
 from backproplab.cnn.spec import build
@@ -101,12 +99,6 @@ def peak_step_mib(net: Sequential, batch: tuple[np.ndarray, np.ndarray]) -> floa
     return (peak - base) / 2**20
 
 
-def timed(fn: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=128, help="batch size (default 128)")
@@ -127,41 +119,16 @@ def main() -> None:
         environment = environment_lines(args.threads)
         net, model = twins()
         runs = {"backproplab": numpy_steps(net, batches), "torch": torch_steps(model, batches)}
-        for _ in range(2):  # warm-up: allocations, BLAS threads, caches, torch's first-call overheads
-            for run in runs.values():
-                run()
-        seconds: dict[str, list[float]] = {name: [] for name in runs}
-        for _ in range(args.repeats):
-            for name, run in runs.items():
-                seconds[name].append(timed(run))
+        result = Comparison(alternate(runs, args.repeats), args.batch * args.steps)
         gap = gradient_gap(args.batch)
         peak = peak_step_mib(build(preset_spec("lenet", 10), SHAPE, seed=0), batches[0])
 
-    samples = args.batch * args.steps
-    rate = {name: samples / statistics.median(s) for name, s in seconds.items()}
-    ratio = rate["backproplab"] / rate["torch"]
-    paired = [t / b for b, t in zip(seconds["backproplab"], seconds["torch"], strict=True)]
     print(f"lenet training step on 1x28x28 float32, Adam, batch {args.batch}, {args.steps} steps per round")
     print("\n".join(environment))
-    for name, s in seconds.items():
-        spread = ", ".join(f"{t:.3f}" for t in s)
-        print(f"  {name:<12} {rate[name]:>9,.0f} samples/s  (rounds: {spread} s)")
-    print(f"  ratio backproplab / torch: {ratio:.2f}x of the medians (target >= {TARGET}x, moonshot >= {MOONSHOT}x)")
-    print(f"  per-round ratios: {', '.join(f'{r:.2f}' for r in paired)}; median {statistics.median(paired):.2f}x")
+    print("\n".join(result.lines("samples", f"target >= {TARGET}x, moonshot >= {MOONSHOT}x")))
     print(f"  peak extra memory of one NumPy step: {peak:.1f} MiB; gradients vs PyTorch: max relative gap {gap:.1e}")
-    print(
-        json.dumps(
-            {
-                "samples_per_s": round(rate["backproplab"]),
-                "torch_samples_per_s": round(rate["torch"]),
-                "ratio_vs_torch": round(ratio, 3),
-                "paired_ratio_median": round(statistics.median(paired), 3),
-                "peak_extra_mib": round(peak, 2),
-                "grad_max_rel_gap": gap,
-                "threads": args.threads,
-            }
-        )
-    )
+    figures = result.figures() | {"peak_extra_mib": round(peak, 2), "grad_max_rel_gap": gap, "threads": args.threads}
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -12,13 +12,11 @@ The last line of output is a JSON object with the figures.
 import argparse
 import json
 import os
-import statistics
-import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
-from _common import environment_lines
+from _common import Comparison, alternate, environment_lines
 from threadpoolctl import threadpool_limits
 
 from backproplab.neural_network import MLP
@@ -60,12 +58,6 @@ def torch_epoch(X: np.ndarray, y: np.ndarray, batch: int) -> Callable[[], None]:
     return run
 
 
-def timed(fn: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=60_000, help="samples per epoch (default 60000)")
@@ -82,36 +74,12 @@ def main() -> None:
     with threadpool_limits(limits=args.threads, user_api="blas"):
         environment = environment_lines(args.threads)
         runs = {"backproplab": backproplab_epoch(X, y, args.batch), "torch": torch_epoch(X, y, args.batch)}
-        for _ in range(2):  # warm-up: allocations, BLAS threads, caches, torch's first-call overheads
-            for run in runs.values():
-                run()
-        seconds: dict[str, list[float]] = {name: [] for name in runs}
-        for _ in range(args.repeats):
-            for name, run in runs.items():
-                seconds[name].append(timed(run))
+        result = Comparison(alternate(runs, args.repeats), args.samples)
 
-    rate = {name: args.samples / statistics.median(s) for name, s in seconds.items()}
-    ratio = rate["backproplab"] / rate["torch"]
-    # each torch epoch ran right after a backproplab one: their ratios cancel slow drifts of the machine
-    paired = [t / b for b, t in zip(seconds["backproplab"], seconds["torch"], strict=True)]
     print(f"MLP {'-'.join(map(str, SIZES))}, float32, SGD, batch {args.batch}, {args.samples} samples/epoch")
     print("\n".join(environment))
-    for name, s in seconds.items():
-        spread = ", ".join(f"{t:.3f}" for t in s)
-        print(f"  {name:<12} {rate[name]:>10,.0f} samples/s  (median of epochs: {spread} s)")
-    print(f"  ratio backproplab / torch: {ratio:.2f}x of the medians (target >= 1.2x)")
-    print(f"  per-pair ratios: {', '.join(f'{r:.2f}' for r in paired)}; median {statistics.median(paired):.2f}x")
-    print(
-        json.dumps(
-            {
-                "samples_per_s": round(rate["backproplab"]),
-                "torch_samples_per_s": round(rate["torch"]),
-                "ratio_vs_torch": round(ratio, 3),
-                "paired_ratio_median": round(statistics.median(paired), 3),
-                "threads": args.threads,
-            }
-        )
-    )
+    print("\n".join(result.lines("samples", "target >= 1.2x")))
+    print(json.dumps(result.figures() | {"threads": args.threads}))
 
 
 if __name__ == "__main__":

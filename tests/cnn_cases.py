@@ -1,4 +1,4 @@
-"""Shared by the CNN tests: valid convolution configurations drawn by hypothesis, and a scaled diff."""
+"""Shared by the CNN tests: valid convolution and pooling configurations drawn by hypothesis, and a scaled diff."""
 
 from dataclasses import dataclass
 
@@ -61,3 +61,45 @@ def conv_cases(
     c_in, c_out = draw(st.integers(1, max_channels)), draw(st.integers(1, max_channels))
     n = draw(st.integers(1, max_n))
     return ConvCase(n, c_in, c_out, hw, kernel, draw(pairs(1, 3)), padding, dilation, draw(st.integers(0, 2**32 - 1)))
+
+
+@dataclass(frozen=True)
+class PoolCase:
+    """One valid pooling; ``stride=None`` is the kernel (both libraries' default); arrays drawn from ``seed``."""
+
+    n: int
+    c: int
+    hw: tuple[int, int]
+    kernel: Pair
+    stride: Pair | None
+    padding: Pair
+    seed: int
+
+    @property
+    def args(self) -> tuple[Pair, Pair | None, Pair]:
+        return self.kernel, self.stride, self.padding
+
+    def x(self, dtype: type[np.floating], distinct: bool = False, spacing: float = 1.0) -> FArr:
+        """Standard normal input, or distinct multiples of ``spacing`` in random order (no ties)."""
+        rng = np.random.default_rng(self.seed)
+        shape = (self.n, self.c, *self.hw)
+        if distinct:
+            return (rng.permutation(int(np.prod(shape))).reshape(shape) * spacing).astype(dtype)
+        return rng.standard_normal(shape).astype(dtype)
+
+
+@st.composite
+def pool_cases(draw: st.DrawFn, max_kernel: int, max_hw: int, max_channels: int, max_n: int) -> PoolCase:
+    """Valid poolings: stride 1-3 or the kernel, padding up to half the kernel (PyTorch's rule), the input
+    at least as big as the kernel minus the padding."""
+    kernel = draw(pairs(1, max_kernel))
+    kh, kw = hw_pair(kernel)
+    ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
+    padding: Pair = ph if ph == pw and draw(st.booleans()) else (ph, pw)
+    hw = (
+        draw(st.integers(max(1, kh - 2 * ph), max(max_hw, kh))),
+        draw(st.integers(max(1, kw - 2 * pw), max(max_hw, kw))),
+    )
+    stride = draw(st.one_of(st.none(), pairs(1, 3)))
+    n, c = draw(st.integers(1, max_n)), draw(st.integers(1, max_channels))
+    return PoolCase(n, c, hw, kernel, stride, padding, draw(st.integers(0, 2**32 - 1)))

@@ -24,6 +24,11 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
             ["--batch", "8", "--repeats", "1", "--naive-batch", "1"],
             {"images_per_s", "torch_images_per_s", "ratio_vs_torch", "ratio_vs_naive", "peak_extra_mib_10k"},
         ),
+        (
+            "cnn_train_vs_torch.py",
+            ["--repeats", "1", "--steps", "2"],
+            {"samples_per_s", "torch_samples_per_s", "ratio_vs_torch", "peak_extra_mib", "grad_max_rel_gap"},
+        ),
         ("ddp_launch_stress.py", ["--launches", "1"], {"launches"}),
     ],
 )

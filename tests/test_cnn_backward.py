@@ -9,13 +9,12 @@ a window's gradient goes to its first maximum in row-major order. Upstream gradi
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pytest
-from cnn_cases import ConvCase, FArr, conv_cases, hw_pair, pairs
-from hypothesis import assume, example, given, settings
+from cnn_cases import ConvCase, FArr, PoolCase, conv_cases, hw_pair, pool_cases
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from backproplab.cnn import (
@@ -43,52 +42,6 @@ DTYPES = [np.float32, np.float64]
 
 FULL_CONVS = conv_cases(max_kernel=7, max_padding=3, max_hw=32, max_channels=8, max_n=8)
 SMALL_CONVS = conv_cases(max_kernel=3, max_padding=2, max_hw=6, max_channels=2, max_n=2)
-
-
-@dataclass(frozen=True)
-class PoolCase:
-    """One valid pooling; the arrays are drawn from ``seed``."""
-
-    n: int
-    c: int
-    hw: tuple[int, int]
-    kernel: Pair
-    stride: Pair | None
-    padding: Pair
-    seed: int
-
-    @property
-    def args(self) -> tuple[Pair, Pair | None, Pair]:
-        return self.kernel, self.stride, self.padding
-
-    def x(self, dtype: type[np.floating], distinct: bool, spacing: float = 1.0) -> FArr:
-        """Standard normal input, or distinct multiples of ``spacing`` in random order (no ties)."""
-        rng = np.random.default_rng(self.seed)
-        shape = (self.n, self.c, *self.hw)
-        if distinct:
-            return (rng.permutation(int(np.prod(shape))).reshape(shape) * spacing).astype(dtype)
-        return rng.standard_normal(shape).astype(dtype)
-
-
-def _fits(hw: tuple[int, int], kernel: Pair, padding: Pair) -> bool:
-    try:
-        conv2d_out(*hw, *hw_pair(kernel), 1, padding)
-    except ValueError:
-        return False
-    return True
-
-
-@st.composite
-def pool_cases(draw: st.DrawFn, max_kernel: int, max_hw: int, max_channels: int, max_n: int) -> PoolCase:
-    """Poolings with padding at most half the kernel (PyTorch's rule); kernels that do not fit are skipped."""
-    kernel = draw(pairs(1, max_kernel))
-    kh, kw = hw_pair(kernel)
-    padding = draw(st.integers(0, min(kh, kw) // 2) | st.tuples(st.integers(0, kh // 2), st.integers(0, kw // 2)))
-    hw = (draw(st.integers(1, max_hw)), draw(st.integers(1, max_hw)))
-    assume(_fits(hw, kernel, padding))
-    stride = draw(st.none() | pairs(1, 3))
-    n, c = draw(st.integers(1, max_n)), draw(st.integers(1, max_channels))
-    return PoolCase(n, c, hw, kernel, stride, padding, draw(st.integers(0, 2**32 - 1)))
 
 
 FULL_POOLS = pool_cases(max_kernel=7, max_hw=32, max_channels=8, max_n=8)
