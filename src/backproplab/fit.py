@@ -97,13 +97,14 @@ def fit_loop(
 
     ``params`` are the arrays ``step`` updates in place (the divergence guard restores them).
     ``order_of(epoch)`` gives that epoch's sample order (``None``: as stored). A ``classifier``'s
-    history has accuracies; a regressor's does not. ``schedule`` sets the
-    optimizer's learning rate (and momentum) before each step. ``after_epoch(epoch, train_seconds)``
+    history has accuracies; a regressor's does not. ``schedule`` sets the optimizer's learning rate
+    (and momentum) before each step. ``before_step`` runs before each step (it may raise to stop the
+    run: a caller saves a checkpoint there on Ctrl-C). ``after_epoch(epoch, train_seconds)``
     runs once the epoch's history is written. ``progress`` shows a line or bar per epoch;
     ``batch_bar`` adds a bar over each epoch's batches on a terminal.
 
-    A non-finite loss raises :class:`DivergenceError` naming the epoch and batch; ``params`` keep
-    finite parameters (its current ones if finite, else those from the start of the failing epoch).
+    A non-finite loss raises :class:`DivergenceError` naming the epoch and batch; ``params`` stay
+    finite (the current ones if they are, else those from the start of the failing epoch).
     """
     history = history if history is not None else History()
     start = start if start is not None else Start()
