@@ -17,6 +17,7 @@ from backproplab.checker.learner import Fn, Impl
 from backproplab.data.toy import xor
 from backproplab.demos import SOLVED_LOSS, tiny_dataset
 from backproplab.gradcheck import numerical_gradient
+from backproplab.layers import init_weight
 from backproplab.optim import Adam
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -36,9 +37,9 @@ def init_params(d_in: int, d_h: int, seed: int, d_out: int = 1) -> list[FloatArr
     """``[W1 (d_in, d_h), b1 (d_h,), W2 (d_h, d_out), b2 (d_out,)]``, He-scaled, small random biases."""
     rng = np.random.default_rng(seed)
     return [
-        rng.standard_normal((d_in, d_h)) * np.sqrt(2.0 / d_in),
+        init_weight((d_in, d_h), d_in, "he", rng, np.float64),
         rng.standard_normal(d_h) * 0.1,
-        rng.standard_normal((d_h, d_out)) * np.sqrt(2.0 / d_h),
+        init_weight((d_h, d_out), d_h, "he", rng, np.float64),
         rng.standard_normal(d_out) * 0.1,
     ]
 

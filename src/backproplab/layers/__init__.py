@@ -5,7 +5,7 @@ backward pass. :mod:`~backproplab.layers.base` states the contract they all foll
 """
 
 from backproplab.layers.activations import LeakyReLU, ReLU, Sigmoid, Tanh
-from backproplab.layers.base import Init, Layer, init_std, init_weight
+from backproplab.layers.base import Init, Layer, init_weight
 from backproplab.layers.batchnorm import (
     BatchNorm1d,
     BatchNorm2d,
@@ -46,7 +46,6 @@ __all__ = [
     "dense_forward",
     "dropout_backward",
     "dropout_forward",
-    "init_std",
     "init_weight",
     "update_running_stats",
 ]
