@@ -214,7 +214,7 @@ def test_a_diverging_run_stops_with_a_clear_error(tmp_path: Path, capsys: pytest
 def test_numpy_fast_reaches_98_percent_on_the_digits_hold_out(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main([*QUICK, "--epochs", "30", "--out", str(tmp_path)]) == 0
+    assert main([*QUICK, "--out", str(tmp_path)]) == 0  # train-cnn --engine numpy --dataset digits, as it is
     out = capsys.readouterr().out
     accuracy = float(out.split("test accuracy (fast on digits, 360 images): ")[1].split()[0])
     assert accuracy >= 0.98

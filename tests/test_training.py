@@ -47,6 +47,12 @@ def test_preset_defaults_fill_what_the_command_line_leaves_out() -> None:
     assert (config.optimizer, config.lr, config.batch_size) == ("adam", 0.5, 128)
 
 
+def test_the_small_digits_set_trains_longer_unless_told_otherwise() -> None:
+    assert parse_config(["--dataset", "digits"]).epochs == 30
+    assert parse_config(["--dataset", "digits", "--epochs", "4"]).epochs == 4
+    assert parse_config(["--dataset", "fashion-mnist", "--preset", "lenet"]).epochs == 3
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

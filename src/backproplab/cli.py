@@ -185,7 +185,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         (
             "train-cnn --engine numpy",
             cmd_train_cnn,
-            ["train-cnn", "--engine", "numpy", "--dataset", "digits", "--epochs", "30", "--out", "runs/demo-numpy"],
+            ["train-cnn", "--engine", "numpy", "--dataset", "digits", "--out", "runs/demo-numpy"],
         ),
     ]
     parser = build_parser()
