@@ -44,8 +44,11 @@ def save_npz(path: str | os.PathLike[str], meta: Mapping[str, Any], arrays: Mapp
 
 def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Every array of a ``.npz`` file, never unpickling. Raises ``FileNotFoundError`` or a
-    ``ValueError`` naming the path for anything that is not a sound ``.npz`` of plain arrays."""
+    ``ValueError`` naming the path for a directory or anything else that is not a sound ``.npz`` of
+    plain arrays."""
     p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{p}: is a directory, not a file")
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such file")
     if not zipfile.is_zipfile(p):

@@ -4,8 +4,12 @@ Every message names what was expected and what arrived, so a learner can fix the
 reading our code.
 """
 
+import reprlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
 
 from backproplab._typing import FloatArray
 
@@ -36,6 +40,34 @@ def check_finite(arr: np.ndarray, name: str) -> None:
         return
     bad = np.argwhere(~np.isfinite(arr))[0]
     raise ValueError(f"{name}: expected finite values, found {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+
+
+def check_weights(name: str, arr: np.ndarray, dtype: DTypeLike) -> None:
+    """Raise ``ValueError`` naming ``name`` if the float array ``arr`` holds NaN or inf, or a value
+    that casting to ``dtype`` would turn into inf (float64 ``1e300`` into float32)."""
+    check_finite(arr, name)
+    if arr.dtype.kind != "f" or arr.size == 0:
+        return
+    lo, hi = float(arr.min()), float(arr.max())
+    limit = float(np.finfo(dtype).max)
+    if max(-lo, hi) > limit:
+        worst = hi if hi >= -lo else lo
+        raise ValueError(
+            f"{name}: expected magnitudes <= {limit:.6g} (the largest {np.dtype(dtype)}), found {worst:.6g}"
+        )
+
+
+MetaRules = Mapping[str, tuple[Callable[[Any], bool], str]]
+"""``{field: (is_valid, what is expected)}`` for the ``meta`` of a saved file."""
+
+
+def check_meta(where: str, meta: Mapping[str, Any], rules: MetaRules) -> None:
+    """Raise ``ValueError`` naming ``where`` and the first field of ``meta`` that breaks its rule."""
+    for field, (is_valid, expected) in rules.items():
+        if field not in meta:
+            raise ValueError(f"{where}: meta lacks {field!r}; expected {expected}")
+        if not is_valid(meta[field]):
+            raise ValueError(f"{where}: {field} must be {expected}, got {reprlib.repr(meta[field])}")
 
 
 def check_features(X: ArrayLike, d_in: int, dtype: type[np.floating], name: str = "X") -> FloatArray:

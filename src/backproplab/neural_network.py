@@ -22,7 +22,15 @@ from numpy.typing import ArrayLike
 
 from backproplab._io import load_npz, save_npz
 from backproplab._typing import FloatArray, IntArray
-from backproplab._validation import as_numeric, check_features, check_finite, check_same_length
+from backproplab._validation import (
+    MetaRules,
+    as_numeric,
+    check_features,
+    check_finite,
+    check_meta,
+    check_same_length,
+    check_weights,
+)
 from backproplab.activations import sigmoid, softmax
 from backproplab.fit import History, fit_loop
 from backproplab.layers import Dense, Init, Layer, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh
@@ -34,7 +42,8 @@ from backproplab.schedules import Schedule
 Activation = Literal["relu", "tanh", "sigmoid", "leaky_relu"]
 Output = Literal["softmax", "sigmoid", "linear"]
 _ACTIVATIONS: dict[str, type[Layer]] = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "leaky_relu": LeakyReLU}
-_FORMAT = "backproplab.MLP"
+_FORMAT, _VERSION = "backproplab.MLP", 1  # the meta of a saved network's .npz
+_MAX_LAYERS, _MAX_UNITS = 64, 100_000  # bounds on a saved file's layer_sizes, checked before building
 
 
 class MLP:
@@ -303,34 +312,71 @@ class MLP:
 
     # ----- persistence --------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write architecture and weights to a ``.npz`` file, atomically (no pickle)."""
+        """Write architecture and weights to a ``.npz`` file, atomically (no pickle).
+
+        Weights :meth:`load` would refuse (NaN, inf) raise ``ValueError`` naming the parameter, and
+        nothing is written.
+        """
+        named = dict(self.named_params())
+        for name, p in named.items():
+            check_weights(f"cannot save {path}: {name}", p, self.dtype)
         meta = {
             "format": _FORMAT,
-            "version": 1,
+            "version": _VERSION,
             "layer_sizes": self.layer_sizes,
             "hidden_activation": self.hidden_activation,
             "output": self.output,
             "dtype": np.dtype(self.dtype).name,
         }
-        save_npz(path, meta, dict(self.named_params()))
+        save_npz(path, meta, named)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "MLP":
-        """Rebuild a network written by :meth:`save`; a foreign or damaged file raises ``ValueError``."""
+        """Rebuild a network written by :meth:`save`; a foreign or damaged file raises ``ValueError``.
+
+        Metadata and every array are checked against each other before the network is built, so a
+        crafted file cannot make it allocate more than the file itself holds.
+        """
         meta, arrays = load_npz(path, _FORMAT)
-        try:
-            net = cls(
-                meta["layer_sizes"], meta["hidden_activation"], meta["output"], dtype=np.dtype(meta["dtype"]).type
-            )
-        except (KeyError, TypeError, ValueError) as e:
-            raise ValueError(f"{path}: invalid architecture in file ({e!r})") from e
-        expected = dict(net.named_params())
+        check_meta(str(path), meta, _META_RULES)
+        expected = _param_shapes(meta["layer_sizes"])
         if sorted(arrays) != sorted(expected):
             raise ValueError(f"{path}: expected arrays {sorted(expected)}, found {sorted(arrays)}")
-        for name, p in expected.items():
+        dtype = np.dtype(meta["dtype"]).type
+        for name, shape in expected.items():
             a = arrays[name]
-            if a.shape != p.shape or a.dtype.kind != "f":
-                raise ValueError(f"{path}: {name} should be a float array of shape {p.shape}, got {a.dtype} {a.shape}")
-            check_finite(a, f"{path}: {name}")
-            p[...] = a
+            if a.shape != shape or a.dtype.kind != "f":
+                raise ValueError(f"{path}: {name} should be a float array of shape {shape}, got {a.dtype} {a.shape}")
+            check_weights(f"{path}: {name}", a, dtype)
+        try:
+            net = cls(meta["layer_sizes"], meta["hidden_activation"], meta["output"], dtype=dtype)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{path}: invalid architecture in file ({e!r})") from e
+        for name, p in net.named_params():
+            p[...] = arrays[name]
         return net
+
+
+def _param_shapes(layer_sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:
+    """``{"W1": (d0, d1), "b1": (d1,), "W2": (d1, d2), ...}``: what :meth:`MLP.named_params` holds."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for i, (d_in, d_out) in enumerate(pairwise(layer_sizes), 1):
+        shapes[f"W{i}"], shapes[f"b{i}"] = (d_in, d_out), (d_out,)
+    return shapes
+
+
+def _sane_sizes(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and 2 <= len(value) <= _MAX_LAYERS
+        and all(type(d) is int and 1 <= d <= _MAX_UNITS for d in value)
+    )
+
+
+_META_RULES: MetaRules = {
+    "version": (lambda v: type(v) is int and v == _VERSION, str(_VERSION)),
+    "layer_sizes": (_sane_sizes, f"a list of 2 to {_MAX_LAYERS} ints, each 1 to {_MAX_UNITS}"),
+    "dtype": (lambda v: v in ("float32", "float64"), "'float32' or 'float64'"),
+    "hidden_activation": (lambda v: isinstance(v, str) and v in _ACTIVATIONS, f"one of {sorted(_ACTIVATIONS)}"),
+    "output": (lambda v: v in get_args(Output), f"one of {list(get_args(Output))}"),
+}

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from backproplab._io import read_npz
-from backproplab.cnn.network import SpecNet
+from backproplab.cnn.network import SpecNet, check_arrays
 from backproplab.cnn.spec import LENET_SPEC, build, param_shapes, parse_spec
 
 
@@ -49,8 +49,9 @@ class LeNet(SpecNet):
 
     @classmethod
     def from_npz(cls, path: str | os.PathLike[str], input_hw: tuple[int, int] = (28, 28)) -> "LeNet":
-        """From a ``.npz`` of PyTorch-named arrays; never unpickles. Errors name the path."""
+        """From a ``.npz`` of PyTorch-named arrays; never unpickles. Errors name the path, NaN and inf too."""
         state = read_npz(path)
+        check_arrays(str(path), state, PARAM_NAMES)
         try:
             return cls(state, input_hw)
         except ValueError as e:

@@ -6,18 +6,22 @@ transposes. :meth:`SpecNet.save_npz` writes the whole network (spec, input shape
 arrays) to one ``.npz`` file and :meth:`SpecNet.from_npz` reads it back.
 """
 
+import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from backproplab._io import load_npz, save_npz
 from backproplab._typing import FloatArray, IntArray
+from backproplab._validation import MetaRules, check_meta, check_weights
 from backproplab.cnn.spec import LayerSpec, Row, build, param_shapes, parse_spec, shape_table
 
 CHUNK = 512  # images per forward chunk: bounds the im2col buffers (about 100 MiB for LeNet at 28x28)
 FORMAT, VERSION = "backproplab.SpecNet", 1  # the meta of an exported network's .npz
+MAX_SIDE = 4096  # bound on each of a saved file's input_shape C, H, W
+MAX_ELEMENTS = 10**9  # bound on the weights a saved file's spec and input_shape imply, checked before building
 
 
 class SpecNet:
@@ -75,21 +79,31 @@ class SpecNet:
             "input_shape": list(self.input_shape),
             "classes": names,
         }
+        check_arrays(f"cannot save {path}", self.params, self.params)
         save_npz(path, meta, self.params)
 
     @staticmethod
     def from_npz(path: str | os.PathLike[str]) -> "SpecNet":
-        """A network written by :meth:`save_npz`; never unpickles. Errors name the path."""
+        """A network written by :meth:`save_npz`; never unpickles. Errors name the path.
+
+        Metadata, the parameter count it implies and the weights (finite, within the network's
+        dtype) are checked before the network is built.
+        """
         meta, arrays = load_npz(path, FORMAT)
-        spec, shape = meta.get("spec"), meta.get("input_shape")
+        check_meta(str(path), meta, _META_RULES)
+        spec, (c, h, w) = meta["spec"], meta["input_shape"]
         try:
-            if meta.get("version") != VERSION:
-                raise ValueError(f"version {meta.get('version')!r} is not {VERSION}")
-            if not isinstance(spec, str):
-                raise ValueError(f"its spec must be a string, got {spec!r}")
-            if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(d, int) for d in shape)):
-                raise ValueError(f"its input_shape must be [C, H, W], got {shape!r}")
-            return SpecNet(spec, arrays, (shape[0], shape[1], shape[2]), meta.get("classes"))
+            shapes = param_shapes(parse_spec(spec), (c, h, w))
+        except ValueError as e:
+            raise ValueError(f"{path}: spec {spec!r} on input_shape {[c, h, w]}: {e}") from e
+        count = sum(math.prod(shape) for shape in shapes.values())
+        if count > MAX_ELEMENTS:
+            raise ValueError(
+                f"{path}: spec {spec!r} on input_shape {[c, h, w]} needs {count:,} weights, at most {MAX_ELEMENTS:,}"
+            )
+        check_arrays(str(path), arrays, shapes)
+        try:
+            return SpecNet(spec, arrays, (c, h, w), meta.get("classes"))
         except ValueError as e:
             raise ValueError(f"{path}: {e}") from e
 
@@ -125,3 +139,24 @@ class SpecNet:
         """Class ids ``(N,)``: the argmax of the outputs."""
         ids: IntArray = self.forward(x).argmax(axis=1)
         return ids
+
+
+def check_arrays(where: str, arrays: Mapping[str, np.ndarray], names: Iterable[str]) -> None:
+    """The float arrays among ``arrays[names]`` must be finite and fit the dtype a :class:`SpecNet`
+    built from them computes in (their common type); ``ValueError`` names ``where`` and the key.
+    Missing keys and other dtypes are left to :class:`SpecNet`, which names them."""
+    floats = {k: arrays[k] for k in names if k in arrays and arrays[k].dtype.kind == "f"}
+    dtype = np.result_type(*floats.values()) if floats else np.float32
+    for key, a in floats.items():
+        check_weights(f"{where}: {key}", a, dtype)
+
+
+def _sane_shape(value: object) -> bool:
+    return isinstance(value, list) and len(value) == 3 and all(type(d) is int and 1 <= d <= MAX_SIDE for d in value)
+
+
+_META_RULES: MetaRules = {
+    "version": (lambda v: type(v) is int and v == VERSION, str(VERSION)),
+    "spec": (lambda v: isinstance(v, str), "a spec string such as 'flatten,fc10'"),
+    "input_shape": (_sane_shape, f"[C, H, W]: 3 ints, each 1 to {MAX_SIDE}"),
+}
