@@ -15,6 +15,9 @@ streams into a temporary file that is renamed into place only once its SHA-256 m
 partial or unverified file is ever left behind. Files found in a folder are not checked against
 those digests (Debian's copies differ from the originals in their gzip header); :func:`read_idx`
 checks their structure instead.
+
+An existing ``data_dir`` is the only place looked in (:func:`data_dir_files`): the files are read
+from it or downloaded into it, never taken from another folder behind the caller's back.
 """
 
 import hashlib
@@ -167,17 +170,37 @@ def cache_dir() -> Path:
     return base / "backproplab"
 
 
+def data_dir_files(name: str, data_dir: str | os.PathLike[str]) -> tuple[Path, list[str]]:
+    """Of ``<data_dir>/<name>/`` and ``<data_dir>/``, the folder holding more of :data:`FILES` (the
+    first on a tie), and the files it lacks, in :data:`FILES` order."""
+    folders = [Path(data_dir).expanduser() / name, Path(data_dir).expanduser()]
+    lacking = [[file for file in FILES if not (folder / file).is_file()] for folder in folders]
+    best = 0 if len(lacking[0]) <= len(lacking[1]) else 1
+    return folders[best], lacking[best]
+
+
 def _find_or_download(name: str, data_dir: str | os.PathLike[str] | None, download: bool, timeout: float) -> Path:
-    """The first folder holding all of :data:`FILES`, after downloading the missing ones if need be."""
-    dirs = search_dirs(name, data_dir)
-    for folder in dirs:
-        if all((folder / file).is_file() for file in FILES):
-            return folder
-    target = dirs[0]
+    """The first folder holding all of :data:`FILES`, after downloading the missing ones if need be.
+    An existing ``data_dir`` is the only place looked in."""
+    if data_dir is not None and Path(data_dir).expanduser().is_dir():
+        target, lacking = data_dir_files(name, data_dir)
+        if not lacking:
+            return target
+        dirs = search_dirs(name, data_dir)[:2]
+        if len(lacking) == len(FILES):
+            why = f"{name}: neither {dirs[0]} nor {dirs[1]} holds any of {', '.join(FILES)}"
+        else:
+            why = f"{name}: {target} lacks {', '.join(lacking)}"
+    else:
+        dirs = search_dirs(name, data_dir)
+        for folder in dirs:
+            if all((folder / file).is_file() for file in FILES):
+                return folder
+        target = dirs[0]
+        why = f"{name}: no folder holds all of {', '.join(FILES)}"
     looked = "Looked in:\n" + "\n".join(f"  {folder}" for folder in dirs)
     if not download:
-        missing = f"{name}: no folder holds all of {', '.join(FILES)} (download=False)."
-        raise FileNotFoundError(f"{missing}\n{looked}\n{_how_to_get(name, target)}")
+        raise FileNotFoundError(f"{why} (download=False).\n{looked}\n{_how_to_get(name, target)}")
     created = not target.exists()
     try:
         _download_missing(SOURCES[name], target, timeout)

@@ -1,15 +1,20 @@
 """Settings of a CNN training run: one typed dataclass, filled from the command line.
 
 Defaults depend on the preset (``lenet`` or ``fast``): each preset gets the optimizer, learning rate,
-schedule and epochs that train it well; any flag given on the command line wins.
+schedule and epochs that train it well; any flag given on the command line wins. :func:`parse_config`
+checks every value before the run touches a file: a bad one is a ``ValueError`` naming the option.
 """
 
 import argparse
+import math
+import os
+import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from backproplab.cnn.spec import LENET_SPEC
+from backproplab.data.images import DATASETS, FILES, data_dir_files
 
 PRESETS: dict[str, str] = {
     "lenet": LENET_SPEC,  # LeNet-5 with ReLU and max pooling, about 108k parameters at 28x28
@@ -119,8 +124,73 @@ def parse_config(argv: list[str] | None = None) -> TrainConfig:
         if values[key] is None:
             values[key] = default
     config = TrainConfig(**values)
-    if config.epochs < 1 or config.batch_size < 1 or not config.lr > 0:
-        raise ValueError(
-            f"epochs, batch size and lr must be positive, got {config.epochs}, {config.batch_size}, {config.lr}"
-        )
+    _check_numbers(config)
+    _check_paths(config)
     return config
+
+
+def _check_numbers(config: TrainConfig) -> None:
+    """``ValueError`` naming the first option whose value is out of its range."""
+    if config.dataset not in DATASETS:
+        raise ValueError(f"--dataset {config.dataset!r}: expected one of {', '.join(DATASETS)}")
+    if config.epochs < 1:
+        raise ValueError(f"--epochs must be positive, got {config.epochs}")
+    if config.batch_size < 1:
+        raise ValueError(f"--batch-size must be positive, got {config.batch_size}")
+    if not (math.isfinite(config.lr) and config.lr > 0):
+        raise ValueError(f"--lr must be positive and finite, got {config.lr}")
+    if not (math.isfinite(config.weight_decay) and config.weight_decay >= 0):
+        raise ValueError(f"--weight-decay must be non-negative and finite, got {config.weight_decay}")
+    if not 0 <= config.label_smoothing < 1:  # also refuses nan
+        raise ValueError(f"--label-smoothing must be in [0, 1), got {config.label_smoothing}")
+    if not 0 <= config.seed <= 2**32 - 1:  # the range NumPy's and PyTorch's seeds share
+        raise ValueError(f"--seed must be in [0, 2**32 - 1], got {config.seed}")
+
+
+def _check_paths(config: TrainConfig) -> None:
+    """``ValueError`` unless the run can create ``--out``, write ``--export`` and read ``--data-dir``."""
+    out = config.out
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: is a file, expected a folder")
+    ancestor = next(p for p in [out.absolute(), *out.absolute().parents] if p.exists())
+    if not ancestor.is_dir():
+        raise ValueError(f"--out {out}: {ancestor} is a file, so no folder can be made under it")
+    if not _writable(ancestor):
+        raise ValueError(f"--out {out}: cannot write in {ancestor}")
+    if (export := config.export) is not None:
+        if export.suffix != ".npz":
+            raise ValueError(f"--export {export}: expected a file name ending in .npz")
+        if export.is_dir():
+            raise ValueError(f"--export {export}: is a folder, expected a .npz file name")
+        folder = export.absolute().parent
+        if folder != out.absolute():  # an export into --out is fine: the run makes --out, checked above
+            if not folder.is_dir():
+                raise ValueError(f"--export {export}: the folder {folder} does not exist")
+            if not _writable(folder):
+                raise ValueError(f"--export {export}: cannot write in {folder}")
+    if (data_dir := config.data_dir) is not None:
+        if not data_dir.expanduser().is_dir():
+            raise ValueError(f"--data-dir {data_dir}: not an existing folder")
+        if config.dataset != "digits" and not config.download:
+            folder, lacking = data_dir_files(config.dataset, data_dir)
+            if len(lacking) == len(FILES):
+                raise ValueError(
+                    f"--data-dir {data_dir}: neither {data_dir / config.dataset} nor {data_dir} holds any of "
+                    f"the {config.dataset} files {', '.join(FILES)} (and --no-download is given)"
+                )
+            if lacking:
+                raise ValueError(
+                    f"--data-dir {data_dir}: {folder} lacks {', '.join(lacking)} (and --no-download is given)"
+                )
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a file can be made in ``folder``. ``os.access`` alone says yes to root in ``/proc`` or
+    ``/sys``, where nothing can be made: a temporary folder is made and removed to be sure."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".backproplab-probe-", dir=folder))
+    except OSError:
+        return False
+    return True
