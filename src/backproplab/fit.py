@@ -30,9 +30,9 @@ from backproplab.schedules import Schedule
 class DivergenceError(RuntimeError):
     """Training produced a non-finite loss; the model was left with its last finite parameters."""
 
-    def __init__(self, message: str, epoch: int, history: "History") -> None:
+    def __init__(self, message: str, epoch: int, history: "History", loss: float, batch: int) -> None:
         super().__init__(message)
-        self.epoch = epoch
+        self.epoch, self.batch, self.loss = epoch, batch, loss  # epoch counts from 1, batch from 0
         self.history = history
 
 
@@ -135,7 +135,7 @@ def fit_loop(
                     optimizer.set_hyperparameters(*schedule(epoch * steps_per_epoch + batch))
                 loss, correct = step(xb, yb)
                 if not np.isfinite(loss):
-                    raise _diverged(params, loss, epoch, lo, optimizer, last_finite, history)
+                    raise _diverged(params, loss, epoch, batch, lo, optimizer, last_finite, history)
                 sums.loss_sum += loss * xb.shape[0]
                 sums.correct += correct
                 sums.seen += xb.shape[0]
@@ -165,6 +165,7 @@ def _diverged(
     params: list[FloatArray],
     loss: float,
     epoch: int,
+    batch: int,
     start: int,
     opt: Optimizer,
     epoch_start: list[FloatArray],
@@ -188,4 +189,6 @@ def _diverged(
         f"Try a smaller learning rate (now {opt.lr:g}) or clip_norm.",
         epoch + 1,
         history,
+        loss,
+        batch,
     )

@@ -12,7 +12,6 @@ from typing import Any
 from backproplab._typing import IntArray
 from backproplab.cnn.network import SpecNet
 from backproplab.data.images import ImageDataset
-from backproplab.fit import DivergenceError
 from backproplab.training.common import TrainingInterruptedError
 from backproplab.training.config import TrainConfig, parse_config
 from backproplab.training.figures import plot_confusion, plot_curves
@@ -62,9 +61,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{e}\ncontinue with the same command and --resume", file=sys.stderr)
         return 130
     except (ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except DivergenceError as e:  # the NumPy engine's guard; the checkpoint holds the last finished epoch
         print(f"error: {e}", file=sys.stderr)
         return 2
     if outcome is None:

@@ -7,6 +7,7 @@ points at the next one, and exits; ``--resume`` continues from there.
 """
 
 import hashlib
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,7 +21,15 @@ from tqdm import tqdm
 
 from backproplab.data.images import ImageDataset, load_dataset
 from backproplab.training.checkpoint import load_checkpoint, save_checkpoint
-from backproplab.training.common import TrainingInterruptedError, log_epoch, seed_of, sigint_flag
+from backproplab.training.common import (
+    TrainingInterruptedError,
+    diverged,
+    log_epoch,
+    prepare_out,
+    seed_of,
+    sigint_flag,
+    write_metrics,
+)
 from backproplab.training.config import TrainConfig, preset_spec
 from backproplab.training.distributed import (
     World,
@@ -185,9 +194,9 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
         start_epoch, start_batch, history = state["epoch"], state["batch"], list(state["history"])
         partial = (float(state["partial"][0]), int(state["partial"][1]), int(state["partial"][2]))
     if world.main:
-        config.out.mkdir(parents=True, exist_ok=True)
-        if not config.resume:
-            (config.out / "metrics.jsonl").unlink(missing_ok=True)
+        prepare_out(config.out)
+        if config.resume:
+            write_metrics(history, config.out)
     net: nn.Module = model
     if world.distributed:
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -227,6 +236,8 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
                         xb, torch.Generator().manual_seed(seed_of(config.seed, epoch, batch, world.rank, 1))
                     )
                 batch_loss, batch_correct = train_step(net, opt, schedule, loss_fn, xb, yb)
+                if any_rank(world, not math.isfinite(batch_loss)):  # stop before anything of it is written
+                    raise diverged(batch_loss, epoch, batch, float(schedule.get_last_lr()[0]), checkpoint_path)
                 loss_sum += batch_loss * len(yb)
                 correct += batch_correct
                 seen += len(yb)
@@ -244,9 +255,9 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
                     "eval_seconds": time.perf_counter() - started - train_seconds,
                 }
             )
+            checkpoint(epoch + 1, 0)  # the checkpoint first: metrics.jsonl never runs ahead of it
             if world.main:
-                log_epoch(history[-1], config)
-            checkpoint(epoch + 1, 0)
+                log_epoch(history, config)
     if world.distributed:  # printed, not written: only rank 0 writes files
         print(f"rank {world.rank}/{world.size}: final weights sha256 {weights_digest(model)}", flush=True)
     model.eval()

@@ -21,12 +21,20 @@ from backproplab.cnn.network import SpecNet
 from backproplab.cnn.spec import build
 from backproplab.data.augment import shift_images
 from backproplab.data.images import ImageDataset, load_dataset
-from backproplab.fit import EpochSums, History, Start, fit_loop
+from backproplab.fit import DivergenceError, EpochSums, History, Start, fit_loop
 from backproplab.layers import Dropout, Sequential
 from backproplab.losses import softmax_cross_entropy
 from backproplab.optim import Adam, AdamW, Momentum, Optimizer
 from backproplab.schedules import make_schedule
-from backproplab.training.common import TrainingInterruptedError, log_epoch, seed_of, sigint_flag
+from backproplab.training.common import (
+    TrainingInterruptedError,
+    diverged,
+    log_epoch,
+    prepare_out,
+    seed_of,
+    sigint_flag,
+    write_metrics,
+)
 from backproplab.training.config import TrainConfig, preset_spec
 
 FORMAT = "backproplab.numpy-checkpoint"
@@ -134,9 +142,9 @@ def train_numpy(config: TrainConfig) -> NumpyResult:
         meta = _load(path, net, opt, spec, data.input_shape)
         start = Start(meta["epoch"], meta["batch"], EpochSums(*meta["partial"]))
         records = meta["history"]
-    config.out.mkdir(parents=True, exist_ok=True)
-    if not config.resume:
-        (config.out / "metrics.jsonl").unlink(missing_ok=True)
+    prepare_out(config.out)
+    if config.resume:
+        write_metrics(records, config.out)
     dropouts = [layer for layer in net.layers if isinstance(layer, Dropout)]
     shifts = [np.random.default_rng()]  # this batch's generator for the random shifts, set before each step
     history = History()
@@ -165,26 +173,29 @@ def train_numpy(config: TrainConfig) -> NumpyResult:
         record = {"epoch": epoch + 1, "train_loss": h.loss[-1], "train_acc": h.accuracy[-1]}
         record |= {"test_loss": h.val_loss[-1], "test_acc": h.val_accuracy[-1], "lr": h.lr[-1]}
         records.append(record | {"seconds": seconds, "engine": "numpy"})
-        log_epoch(records[-1], config)
-        checkpoint(epoch + 1, 0, EpochSums())
+        checkpoint(epoch + 1, 0, EpochSums())  # the checkpoint first: metrics.jsonl never runs ahead of it
+        log_epoch(records, config)
 
     with sigint_flag() as stop:
-        fit_loop(
-            step,
-            list(net.params.values()),
-            data.x_train,
-            data.y_train,
-            opt,
-            config.epochs,
-            config.batch_size,
-            order_of=lambda epoch: np.random.default_rng(seed_of(config.seed, epoch)).permutation(n),
-            history=history,
-            schedule=make_schedule(config.schedule, config.lr, config.epochs * steps_per_epoch),
-            validate=lambda: evaluate(net, data.x_test, data.y_test),
-            before_step=before_step,
-            after_epoch=after_epoch,
-            start=start,
-            batch_bar=config.verbose and sys.stderr.isatty(),
-        )
+        try:
+            fit_loop(
+                step,
+                list(net.params.values()),
+                data.x_train,
+                data.y_train,
+                opt,
+                config.epochs,
+                config.batch_size,
+                order_of=lambda epoch: np.random.default_rng(seed_of(config.seed, epoch)).permutation(n),
+                history=history,
+                schedule=make_schedule(config.schedule, config.lr, config.epochs * steps_per_epoch),
+                validate=lambda: evaluate(net, data.x_test, data.y_test),
+                before_step=before_step,
+                after_epoch=after_epoch,
+                start=start,
+                batch_bar=config.verbose and sys.stderr.isatty(),
+            )
+        except DivergenceError as e:  # the loop kept the weights finite; the checkpoint was never touched
+            raise diverged(e.loss, e.epoch - 1, e.batch, opt.lr, path) from e
     net.train(False)
     return NumpyResult(net, spec, data, records)

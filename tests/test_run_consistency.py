@@ -1,0 +1,97 @@
+"""A training run never loses its last good state: a diverging run and a run killed at any instant.
+
+Both engines stop at the first non-finite loss, say where, and write nothing of it: the checkpoint and
+metrics.jsonl on disk are those of the last finished epoch (or absent). Each epoch saves its checkpoint
+and then rewrites metrics.jsonl whole from the same history, so a SIGKILL at any instant followed by
+``--resume`` lists every epoch exactly once, leaves no temporary file and ends with the weights of a
+run that was never stopped.
+"""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backproplab._io import load_npz
+from backproplab.training.cli import main
+from backproplab.training.numpy_engine import FORMAT
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "train_cnn_pytorch.py"
+DIGITS = ["--dataset", "digits", "--quiet", "--no-download"]
+DIVERGING = ["--optimizer", "sgd", "--lr", "1e4", "--schedule", "constant", "--epochs", "4"]
+
+
+def _metrics(out: Path) -> list[dict[str, float]]:
+    path = out / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_a_diverging_run_stops_naming_the_epoch_and_writes_no_nan(
+    engine: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if engine == "torch":
+        pytest.importorskip("torch")
+    assert main(["--engine", engine, *DIGITS, *DIVERGING, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "loss became " in err
+    assert "at epoch " in err
+    assert ", batch " in err
+    assert "Try a smaller --lr (now 10000)" in err
+    for record in _metrics(tmp_path):
+        assert all(np.isfinite(v) for v in record.values() if isinstance(v, float)), record
+
+
+def test_a_diverging_run_leaves_an_earlier_runs_files_as_they_were(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--engine", "numpy", *DIGITS, "--preset", "lenet", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    capsys.readouterr()
+    assert main(["--engine", "numpy", *DIGITS, "--preset", "lenet", *DIVERGING, "--out", str(tmp_path)]) == 2
+    assert "checkpoint.npz still holds the last finished epoch" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    _, arrays = load_npz(tmp_path / "checkpoint.npz", FORMAT)
+    assert all(np.isfinite(a).all() for a in arrays.values())
+
+
+def _run(out: Path, *extra: str) -> subprocess.Popen[bytes]:
+    argv = ["--engine", "numpy", *DIGITS, "--preset", "lenet", "--epochs", "3", "--batch-size", "32", *extra]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, str(SCRIPT), *argv, "--out", str(out)], env=env, stdout=subprocess.DEVNULL)
+
+
+def _weights(out: Path) -> dict[str, np.ndarray]:
+    _, arrays = load_npz(out / "checkpoint.npz", FORMAT)
+    return {k: v for k, v in arrays.items() if k.startswith("model.")}
+
+
+@pytest.mark.slow
+def test_a_run_killed_at_20_random_instants_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
+    whole = tmp_path / "whole"
+    started = time.monotonic()
+    assert _run(whole).wait(timeout=300) == 0
+    duration = time.monotonic() - started
+    expected = _weights(whole)
+    rng = random.Random(0)
+    for i in range(20):
+        out = tmp_path / f"killed{i}"
+        proc = _run(out)
+        time.sleep(rng.uniform(0.0, duration))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        resumed = _run(out, "--resume") if (out / "checkpoint.npz").exists() else _run(out)
+        assert resumed.wait(timeout=300) == 0, f"instant {i}"
+        assert [m["epoch"] for m in _metrics(out)] == [1, 2, 3], f"instant {i}"
+        assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")], f"instant {i}"
+        got = _weights(out)
+        assert got.keys() == expected.keys()
+        assert all(np.array_equal(got[k], expected[k]) for k in expected), f"instant {i}"
