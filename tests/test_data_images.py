@@ -253,8 +253,17 @@ def test_the_first_folder_in_lookup_order_wins(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("BACKPROPLAB_DATA", str(tmp_path / "env"))
     for k in range(first, len(ROOTS)):
         write_dataset(folders[k], n_train=k + 1)  # the number of samples tells the folders apart
-    ds = load_dataset("mnist", data_dir=tmp_path / "mine", download=False)
+    # a given data_dir is the only place looked in; without one, the others are searched in order
+    ds = load_dataset("mnist", data_dir=tmp_path / "mine" if first == 0 else None, download=False)
     assert len(ds.y_train) == first + 1
+
+
+def test_a_given_data_dir_never_falls_back_to_another_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKPROPLAB_DATA", str(tmp_path / "env"))
+    write_dataset(tmp_path / "env" / "mnist", n_train=2)
+    with pytest.raises(FileNotFoundError, match=r"neither .* nor .* holds any of") as info:
+        load_dataset("mnist", data_dir=tmp_path / "missing", download=False)
+    assert str(tmp_path / "env") not in str(info.value)
 
 
 def test_data_dir_may_hold_the_files_directly(tmp_path: Path) -> None:
@@ -335,9 +344,9 @@ def test_no_files_and_no_download_lists_every_place_and_the_fetch_command(
 ) -> None:
     monkeypatch.setenv("BACKPROPLAB_DATA", str(tmp_path / "env"))
     with pytest.raises(FileNotFoundError) as info:
-        load_dataset("mnist", data_dir=tmp_path / "mine", download=False)
+        load_dataset("mnist", download=False)
     message = str(info.value)
-    for folder in search_dirs("mnist", tmp_path / "mine"):
+    for folder in search_dirs("mnist"):
         assert f"  {folder}\n" in message
     assert "backproplab train-cnn --dataset mnist" in message
     assert "BACKPROPLAB_DATA" in message

@@ -2,12 +2,14 @@
 
 ``load_dataset(name)`` returns an :class:`ImageDataset`. ``"digits"`` is scikit-learn's bundled 8x8
 set (no network). ``"mnist"`` and ``"fashion-mnist"`` are read from their four standard IDX files
-(:data:`FILES`), taken from the first of these folders that holds all four (:func:`search_dirs`):
+(:data:`FILES`). When ``data_dir`` is given, ``<data_dir>/<name>/`` or ``<data_dir>/`` itself is the
+only place looked in (:func:`data_dir_files`): the files are read from it or downloaded into it,
+never taken from another folder behind the caller's back. Otherwise they come from the first of
+these folders that holds all four (:func:`search_dirs`):
 
-1. ``<data_dir>/<name>/``, then ``<data_dir>/`` itself, when ``data_dir`` is given;
-2. ``$BACKPROPLAB_DATA/<name>/``;
-3. the user cache, ``$XDG_CACHE_HOME/backproplab/<name>/`` (by default ``~/.cache/backproplab/<name>/``);
-4. ``/usr/share/datasets/<name>/``, where Debian's ``dataset-fashion-mnist`` package puts its files.
+1. ``$BACKPROPLAB_DATA/<name>/``;
+2. the user cache, ``$XDG_CACHE_HOME/backproplab/<name>/`` (by default ``~/.cache/backproplab/<name>/``);
+3. ``/usr/share/datasets/<name>/``, where Debian's ``dataset-fashion-mnist`` package puts its files.
 
 When none does and ``download=True``, the missing files are downloaded into the first of those
 folders from the dataset's mirrors (:data:`SOURCES`), tried in order with retries. Each download
@@ -15,9 +17,6 @@ streams into a temporary file that is renamed into place only once its SHA-256 m
 partial or unverified file is ever left behind. Files found in a folder are not checked against
 those digests (Debian's copies differ from the originals in their gzip header); :func:`read_idx`
 checks their structure instead.
-
-An existing ``data_dir`` is the only place looked in (:func:`data_dir_files`): the files are read
-from it or downloaded into it, never taken from another folder behind the caller's back.
 """
 
 import hashlib
@@ -181,8 +180,8 @@ def data_dir_files(name: str, data_dir: str | os.PathLike[str]) -> tuple[Path, l
 
 def _find_or_download(name: str, data_dir: str | os.PathLike[str] | None, download: bool, timeout: float) -> Path:
     """The first folder holding all of :data:`FILES`, after downloading the missing ones if need be.
-    An existing ``data_dir`` is the only place looked in."""
-    if data_dir is not None and Path(data_dir).expanduser().is_dir():
+    A given ``data_dir`` is the only place looked in (never a silent fall back to another folder)."""
+    if data_dir is not None:
         target, lacking = data_dir_files(name, data_dir)
         if not lacking:
             return target
