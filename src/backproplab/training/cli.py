@@ -29,21 +29,36 @@ class Outcome:
     lines: list[str] = field(default_factory=list)  # engine-specific report lines
 
 
-def _train_numpy(config: TrainConfig) -> Outcome:
+@dataclass
+class Stage:
+    """Where the run stands, as the line Ctrl-C prints there (the training loop handles its own)."""
+
+    interrupted: str = "interrupted before training started; nothing was written"
+
+    def trained(self, config: TrainConfig, checkpoint: str) -> None:
+        self.interrupted = (
+            f"interrupted after training; {config.out}/{checkpoint} holds the last epoch, the report was not "
+            "finished (rerun with --resume to write it)"
+        )
+
+
+def _train_numpy(config: TrainConfig, stage: Stage) -> Outcome:
     from backproplab.training.numpy_engine import train_numpy
 
     result = train_numpy(config)
+    stage.trained(config, "checkpoint.npz")
     net = result.export()
     return Outcome(net, result.data, result.history, net.predict(result.data.x_test), "checkpoint.npz")
 
 
-def _train_torch(config: TrainConfig) -> Outcome | None:
+def _train_torch(config: TrainConfig, stage: Stage) -> Outcome | None:
     """PyTorch training; ``None`` on ranks other than 0 under torchrun (rank 0 reports)."""
     from backproplab.training.loop import train  # imports torch: only for this engine
     from backproplab.training.models import export_numpy
     from backproplab.training.report import agreement
 
     result = train(config)
+    stage.trained(config, "checkpoint.pt")
     if not result.world.main:
         return None
     net = export_numpy(result.model, result.spec, result.data.input_shape)
@@ -53,10 +68,22 @@ def _train_torch(config: TrainConfig) -> Outcome | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Train, then report accuracy, draw plots, export. Exit status: 0 done, 2 bad input,
-    130 interrupted (a checkpoint was saved: rerun with --resume)."""
+    130 interrupted (in training a checkpoint was saved: rerun with --resume). Ctrl-C at any
+    stage prints one line saying what is on disk, never a traceback."""
+    stage = Stage()
+    try:
+        return _main(argv, stage)
+    except KeyboardInterrupt:
+        print(stage.interrupted, file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None, stage: Stage) -> int:
     try:
         config = parse_config(argv)
-        outcome = _train_numpy(config) if config.engine == "numpy" else _train_torch(config)
+        if config.resume:
+            stage.interrupted = f"interrupted before training resumed; the checkpoint in {config.out} is as it was"
+        outcome = _train_numpy(config, stage) if config.engine == "numpy" else _train_torch(config, stage)
     except TrainingInterruptedError as e:
         print(f"{e}\ncontinue with the same command and --resume", file=sys.stderr)
         return 130

@@ -1,4 +1,5 @@
-"""What both training engines share, and nothing that needs PyTorch: seeds, Ctrl-C, the epoch log."""
+"""What both training engines share, and nothing that needs PyTorch: seeds, Ctrl-C, ``--resume``
+checks, the epoch log."""
 
 import json
 import signal
@@ -54,6 +55,57 @@ def sigint_flag() -> Iterator[list[bool]]:
         yield flag
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+# What --resume may change: where files go, how much is printed, where data comes from, which device,
+# and --epochs (checked apart). Any other setting changes the run the checkpoint is part of.
+RESUMABLE_CHANGES = frozenset({"epochs", "out", "export", "verbose", "download", "data_dir", "device", "resume"})
+
+
+def _flag(key: str, value: Any) -> str:
+    """A stored setting as the command line that asks for it, e.g. ``--optimizer adam``."""
+    if key == "augment":
+        return "shifts (no --no-augment)" if value else "--no-augment"
+    if key == "deterministic":
+        return "--deterministic" if value else "no --deterministic"
+    name = "--" + key.replace("_", "-")
+    return f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
+
+
+def check_resume(saved: dict[str, Any], config: TrainConfig) -> None:
+    """``ValueError`` unless ``config`` may continue the checkpoint ``saved`` (its ``config``, ``epoch`` and
+    ``batch``): every setting outside :data:`RESUMABLE_CHANGES` as stored, and ``--epochs`` at least the
+    epochs it has started. Called before any state is loaded or any file is written."""
+    stored: dict[str, Any] = saved.get("config", {})
+    asked = config.to_dict()
+    changed = [k for k in asked if k in stored and k not in RESUMABLE_CHANGES and stored[k] != asked[k]]
+    if changed:
+        was = ", ".join(_flag(k, stored[k]) for k in changed)
+        now = ", ".join(_flag(k, asked[k]) for k in changed)
+        raise ValueError(
+            f"--resume: the checkpoint was trained with {was}, this run asks for {now}; resume with the same "
+            f"setting or start a new run in another --out"
+        )
+    epoch, batch = int(saved["epoch"]), int(saved["batch"])
+    started = epoch + 1 if batch else epoch  # an epoch stopped mid-way is finished on resuming
+    if config.epochs < started:
+        where = f"stopped in epoch {epoch + 1}" if batch else f"has finished {epoch} epochs"
+        raise ValueError(
+            f"--resume: the checkpoint {where}, this run asks for --epochs {config.epochs}; resume with "
+            f"--epochs {started} or more, or start a new run in another --out"
+        )
+
+
+def resume_note(saved: dict[str, Any], config: TrainConfig, steps_per_epoch: int) -> str | None:
+    """The line to print when ``--resume`` changes ``--epochs`` (the schedule then spans the new total);
+    ``None`` when it does not."""
+    before = saved.get("config", {}).get("epochs", config.epochs)
+    if before == config.epochs:
+        return None
+    step = int(saved["epoch"]) * steps_per_epoch + int(saved["batch"])
+    schedule = {"onecycle": "the one-cycle schedule", "cosine": "the cosine schedule"}.get(config.schedule)
+    what = f"{schedule} is rebuilt over {config.epochs} epochs from step {step}" if schedule else "the lr is constant"
+    return f"resuming with --epochs {config.epochs} instead of {before}: {what}"
 
 
 def prepare_out(out: Path) -> None:

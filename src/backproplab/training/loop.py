@@ -10,6 +10,7 @@ import hashlib
 import math
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,9 +24,11 @@ from backproplab.data.images import ImageDataset, load_dataset
 from backproplab.training.checkpoint import load_checkpoint, save_checkpoint
 from backproplab.training.common import (
     TrainingInterruptedError,
+    check_resume,
     diverged,
     log_epoch,
     prepare_out,
+    resume_note,
     seed_of,
     sigint_flag,
     write_metrics,
@@ -114,6 +117,24 @@ def make_schedule(opt: torch.optim.Optimizer, config: TrainConfig, total_steps: 
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
 
 
+def rebuilt_schedule(opt: torch.optim.Optimizer, config: TrainConfig, total_steps: int, step: int) -> Schedule:
+    """The schedule over ``total_steps`` advanced to ``step``, for a run resumed with another ``--epochs``.
+
+    A scheduler's saved state keeps its old total (OneCycleLR refuses to step past it), so a new one
+    is built and stepped from the peak lr: the lr (and one-cycle momentum) at ``step`` of the new
+    curve, as :func:`backproplab.schedules.make_schedule` gives it. It is not the run that always had
+    the new total: the steps before ``step`` followed the old curve.
+    """
+    for group in opt.param_groups:  # the loaded lr is the old curve's; the cosine schedule starts from it
+        group["lr"] = config.lr
+    schedule = make_schedule(opt, config, total_steps)
+    with warnings.catch_warnings():  # no optimizer step comes between these: that is the point
+        warnings.filterwarnings("ignore", "Detected call of `lr_scheduler", UserWarning)
+        for _ in range(step):
+            schedule.step()
+    return schedule
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1024) -> tuple[float, float]:
     """``(mean cross-entropy, accuracy)`` of ``model`` in eval mode."""
@@ -188,10 +209,18 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
     checkpoint_path = config.out / "checkpoint.pt"
     if config.resume:
         state = load_checkpoint(checkpoint_path, spec, input_shape)
+        check_resume(state, config)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
         start_epoch, start_batch, history = state["epoch"], state["batch"], list(state["history"])
+        note = resume_note(state, config, steps_per_epoch)
+        if note is None:
+            schedule.load_state_dict(state["schedule"])
+        else:
+            step = start_epoch * steps_per_epoch + start_batch
+            schedule = rebuilt_schedule(opt, config, config.epochs * steps_per_epoch, step)
+            if world.main:
+                print(note, flush=True)
         partial = (float(state["partial"][0]), int(state["partial"][1]), int(state["partial"][2]))
     if world.main:
         prepare_out(config.out)

@@ -28,9 +28,11 @@ from backproplab.optim import Adam, AdamW, Momentum, Optimizer
 from backproplab.schedules import make_schedule
 from backproplab.training.common import (
     TrainingInterruptedError,
+    check_resume,
     diverged,
     log_epoch,
     prepare_out,
+    resume_note,
     seed_of,
     sigint_flag,
     write_metrics,
@@ -108,8 +110,11 @@ def _save(path: Path, net: Sequential, opt: Optimizer, meta: dict[str, Any]) -> 
     save_npz(path, {"format": FORMAT, "version": 1, **meta}, arrays)
 
 
-def _load(path: Path, net: Sequential, opt: Optimizer, spec: str, input_shape: tuple[int, ...]) -> dict[str, Any]:
-    """Restore ``net`` and ``opt`` from ``path``; return its meta. ``ValueError`` for another network's file."""
+def _load(
+    path: Path, net: Sequential, opt: Optimizer, spec: str, input_shape: tuple[int, ...], config: TrainConfig
+) -> dict[str, Any]:
+    """Restore ``net`` and ``opt`` from ``path``; return its meta. ``ValueError`` for another network's file
+    or settings that ``config`` may not change (:func:`check_resume`), before anything is loaded."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no checkpoint to resume from (train without --resume first)")
     meta, arrays = load_npz(path, FORMAT)
@@ -118,6 +123,7 @@ def _load(path: Path, net: Sequential, opt: Optimizer, spec: str, input_shape: t
             f"{path}: checkpoint of another network: it holds {meta.get('spec')!r} on inputs "
             f"{tuple(meta.get('input_shape', ()))}, this run builds {spec!r} on {tuple(input_shape)}"
         )
+    check_resume(meta, config)
     try:
         net.load_state({k[len("model.") :]: v for k, v in arrays.items() if k.startswith("model.")})
         opt.load_state(
@@ -139,9 +145,11 @@ def train_numpy(config: TrainConfig) -> NumpyResult:
     path = config.out / "checkpoint.npz"
     start, records = Start(), []
     if config.resume:
-        meta = _load(path, net, opt, spec, data.input_shape)
+        meta = _load(path, net, opt, spec, data.input_shape, config)
         start = Start(meta["epoch"], meta["batch"], EpochSums(*meta["partial"]))
         records = meta["history"]
+        if note := resume_note(meta, config, steps_per_epoch):  # the schedule is a function of the step and
+            print(note, flush=True)  # the total: it takes the new total as it is
     prepare_out(config.out)
     if config.resume:
         write_metrics(records, config.out)
