@@ -9,13 +9,16 @@ from backproplab.checker.report import exit_code, format_text, to_json
 from backproplab.checker.runner import run_checks
 
 DEFAULT_TIMEOUT = 10.0  # seconds per check; the library's slowest check (XOR, 5 runs) takes under 1 s
+DEFAULT_MEMORY_MIB = 2048  # MiB of address space; measured: the checks need 130, 589 with PyTorch imported
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     if not args.timeout > 0:
         raise ValueError(f"--timeout must be > 0 seconds, got {args.timeout}")
+    if not args.memory_mib > 0:
+        raise ValueError(f"--memory-mib must be > 0, got {args.memory_mib}")
     checks = select(args.exercise)
-    label, results = run_checks(resolve(args.impl), checks, args.timeout)
+    label, results = run_checks(resolve(args.impl), checks, args.timeout, args.memory_mib)
     print(to_json(label, results) if args.json else format_text(label, results, args.timeout))
     return exit_code(results)
 
@@ -38,5 +41,12 @@ def add_parser(sub: "argparse._SubParsersAction[Any]") -> None:
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help=f"time limit per check; code that runs longer is stopped (default {DEFAULT_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--memory-mib",
+        type=int,
+        default=DEFAULT_MEMORY_MIB,
+        metavar="MIB",
+        help=f"memory limit of the process running your code; more is an error (default {DEFAULT_MEMORY_MIB})",
     )
     p.set_defaults(func=cmd_check)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from backproplab._typing import FloatArray
+from backproplab.checker.sandbox import memory_limit_mib
 
 
 class CheckError(Exception):
@@ -130,6 +131,12 @@ def exception_report(exc: BaseException) -> tuple[str, str]:
         frame = outside[-1] if outside else (frames[-1] if frames else None)
         where = f"{frame.filename}, line {frame.lineno}, in {frame.name}: {frame.line}" if frame else "unknown place"
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__  # a bare assert has no message
+    limit = memory_limit_mib()
+    if isinstance(exc, MemoryError) and limit is not None:  # in the worker, whose memory is capped
+        return f"used more than {limit} MiB of memory ({detail})", (
+            f"your code asked for more memory than the limit at {where}: look for an array far larger than "
+            "intended (a shape (n, n) where (n,) was meant, a list that grows forever), or raise --memory-mib."
+        )
     if isinstance(exc, SystemExit):  # it would end the checker's process without a word: name it
         return detail, f"your code called sys.exit (unittest.main() does too) at {where}"
     return detail, f"your code raised {detail} at {where}"

@@ -5,12 +5,16 @@ within ``timeout`` seconds the child is killed, the check reported as a timeout,
 continues with the next one; a child that dies (a segfault, ``os._exit``) is reported the same way.
 The child leads its own process group, so that killing it also kills whatever the learner's code
 started (``multiprocessing``, ``os.fork``): those inherit the child's pipe and would keep it open.
+It works in a temporary folder of its own, under a memory limit, and every process it started ends
+with it, even one that left the group (:mod:`~backproplab.checker.sandbox`).
 """
 
 import contextlib
 import json
 import os
 import queue
+import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +25,7 @@ from typing import IO, Any
 
 from backproplab.checker.checks import Check, Result
 from backproplab.checker.hints import timeout_hint
+from backproplab.checker.sandbox import kill_marked, worker_env
 
 STARTUP_TIMEOUT = 120.0  # seconds for the child's own imports (numpy, PyTorch): not the learner's time
 
@@ -28,10 +33,15 @@ STARTUP_TIMEOUT = 120.0  # seconds for the child's own imports (numpy, PyTorch):
 class Worker:
     """A running child process and a thread reading its JSON lines into a queue (``None`` at its end)."""
 
-    def __init__(self, spec: str, ids: Sequence[str]) -> None:
+    def __init__(self, spec: str, ids: Sequence[str], memory_mib: int) -> None:
         self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        self.folder = tempfile.mkdtemp(prefix="backproplab-check-")  # its working folder, removed by close()
+        self.token = secrets.token_hex(8)  # marks every process it starts, for close() to find them
+        command = ["-m", "backproplab.checker.worker", os.getcwd(), str(memory_mib), spec, *ids]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "backproplab.checker.worker", spec, *ids],
+            [sys.executable, *command],
+            cwd=self.folder,
+            env=worker_env(self.token),
             stdin=subprocess.DEVNULL,  # a learner's input() fails at once instead of waiting
             stdout=subprocess.PIPE,
             stderr=self.stderr,
@@ -57,32 +67,39 @@ class Worker:
         return " | ".join(text[-lines:])
 
     def close(self) -> None:
-        """Kill the child's whole process group, then release the pipe and the reader thread."""
+        """Kill the child and every process it started, then release the pipe, the reader and the folder."""
         with contextlib.suppress(ProcessLookupError):  # the group is gone already: nothing left running
             os.killpg(self.proc.pid, signal.SIGKILL)  # before wait(): the group's id cannot be reused yet
+        kill_marked(self.token)  # those that left the group (setsid), or outlived a child that ended normally
         self.proc.wait()
         self.reader.join(timeout=5)
         assert self.proc.stdout is not None
-        if not self.reader.is_alive():  # a process that left the group (setsid) may still hold the pipe:
+        if not self.reader.is_alive():  # a process that escaped kill_marked may still hold the pipe:
             self.proc.stdout.close()  # closing it under the blocked reader would block too, so leave both
         self.stderr.close()
+        shutil.rmtree(self.folder, ignore_errors=True)  # with whatever the learner's code wrote there
 
 
-def run_checks(spec: str, checks: Sequence[Check], timeout: float) -> tuple[str, list[Result]]:
-    """Run ``checks`` against the implementation ``spec``; ``(label of the implementation, results)``."""
+def run_checks(spec: str, checks: Sequence[Check], timeout: float, memory_mib: int) -> tuple[str, list[Result]]:
+    """Run ``checks`` against the implementation ``spec``; ``(label of the implementation, results)``.
+
+    Each check has ``timeout`` seconds; the child running them has ``memory_mib`` MiB of address space.
+    """
     results: list[Result] = []
     label = spec
     while len(results) < len(checks):
         pending = list(checks[len(results) :])
-        worker = Worker(spec, [c.id for c in pending])
+        worker = Worker(spec, [c.id for c in pending], memory_mib)
         try:
-            label = _run_batch(worker, pending, timeout, results) or label
+            label = _run_batch(worker, pending, timeout, memory_mib, results) or label
         finally:
             worker.close()
     return label, results
 
 
-def _run_batch(worker: Worker, pending: list[Check], timeout: float, results: list[Result]) -> str | None:
+def _run_batch(
+    worker: Worker, pending: list[Check], timeout: float, memory_mib: int, results: list[Result]
+) -> str | None:
     """Collect results from one child until it finishes, hangs or dies; the implementation's label."""
     try:
         ready = worker.next(STARTUP_TIMEOUT)
@@ -114,9 +131,11 @@ def _run_batch(worker: Worker, pending: list[Check], timeout: float, results: li
             return str(loaded["label"])
         if message is None:
             detail = f"the process running it died (exit code {worker.proc.wait()}): {worker.stderr_tail()}"
-            results.append(
-                Result.of(check, "error", detail, "a crash outside Python: look for os._exit or a C library.")
+            crash = (
+                "a crash outside Python: look for os._exit, or a C library that could not get memory "
+                f"within the {memory_mib} MiB limit (--memory-mib)."
             )
+            results.append(Result.of(check, "error", detail, crash))
             return str(loaded["label"])
         message.pop("event")
         results.append(Result(**message))

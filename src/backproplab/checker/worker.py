@@ -1,4 +1,7 @@
-"""The child process that runs checks: ``python -m backproplab.checker.worker SPEC ID...``.
+"""The child process that runs checks: ``python -m backproplab.checker.worker FOLDER MEMORY_MIB SPEC ID...``.
+
+``FOLDER`` is the caller's working folder, where a module ``SPEC`` is looked up (the worker itself
+runs in a temporary folder); ``MEMORY_MIB`` caps its memory before the learner's code is imported.
 
 It speaks JSON lines on its original stdout: ``{"event": "ready"}`` once its imports are done,
 ``{"event": "loaded", ...}`` once the learner's module is imported, then one ``{"event": "result",
@@ -17,10 +20,12 @@ from typing import Any
 from backproplab.checker.checks import BY_ID, FUNCTION_NAMES, run_one
 from backproplab.checker.hints import import_error_report
 from backproplab.checker.learner import load
+from backproplab.checker.sandbox import limit_memory
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    spec, *ids = sys.argv[1:] if argv is None else argv
+    folder, memory_mib, spec, *ids = sys.argv[1:] if argv is None else argv
+    sys.path.insert(0, folder)  # as `python -m` would from the caller's folder
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the learner's prints (even from C) go to stderr
     sys.stdout = sys.stderr
@@ -32,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # imported before the clock of any check starts (it takes seconds); if it is missing, the check says so
         with contextlib.suppress(ImportError):
             import torch  # noqa: F401
+    limit_memory(int(memory_mib))  # after the checker's own imports, which count towards it
     send("ready")
     try:
         impl = load(spec, FUNCTION_NAMES)
