@@ -7,6 +7,7 @@ and then rewrites metrics.jsonl whole from the same history, so a SIGKILL at any
 run that was never stopped.
 """
 
+import importlib
 import json
 import os
 import random
@@ -15,11 +16,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
 
 from backproplab._io import load_npz
+from backproplab.cnn import SpecNet
+from backproplab.training import numpy_engine
 from backproplab.training.cli import main
 from backproplab.training.numpy_engine import FORMAT
 
@@ -61,6 +66,34 @@ def test_a_diverging_run_leaves_an_earlier_runs_files_as_they_were(
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     _, arrays = load_npz(tmp_path / "checkpoint.npz", FORMAT)
     assert all(np.isfinite(a).all() for a in arrays.values())
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_a_run_diverging_after_a_good_epoch_still_plots_and_exports_that_epoch(
+    engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module: ModuleType = numpy_engine
+    if engine == "torch":
+        pytest.importorskip("torch")
+        module = importlib.import_module("backproplab.training.loop")
+    real_step, calls = module.train_step, [0]
+
+    def nan_from_the_8th_step(*args: Any) -> tuple[float, Any]:
+        calls[0] += 1
+        loss, out = real_step(*args)
+        return (float("nan") if calls[0] >= 8 else loss), out
+
+    monkeypatch.setattr(module, "train_step", nan_from_the_8th_step)  # 6 batches an epoch: epoch 2
+    export = tmp_path / "last.npz"
+    argv = ["--engine", engine, *DIGITS, "--preset", "lenet", "--epochs", "3", "--batch-size", "256"]
+    assert main([*argv, "--out", str(tmp_path), "--export", str(export)]) == 2
+    err = capsys.readouterr().err
+    assert "loss became nan at epoch 2, batch 1" in err
+    assert "the last good state" in err
+    assert [m["epoch"] for m in _metrics(tmp_path)] == [1]
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+    net = SpecNet.from_npz(export)  # refuses non-finite weights
+    assert net.classes == [str(d) for d in range(10)]
 
 
 def _run(out: Path, *extra: str) -> subprocess.Popen[bytes]:

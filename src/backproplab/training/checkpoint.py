@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from backproplab._io import atomic_write
+from backproplab.training.common import Saved
 
 FORMAT = "backproplab.checkpoint"
 
@@ -29,15 +30,32 @@ def load_checkpoint(path: Path, spec: str, input_shape: tuple[int, ...]) -> dict
     """
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no checkpoint to resume from (train without --resume first)")
-    try:
-        state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
-        raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from e
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a backproplab checkpoint")
+    state = read_checkpoint(path)
     if state.get("spec") != spec or tuple(state.get("input_shape", ())) != tuple(input_shape):
         raise ValueError(
             f"{path}: checkpoint of another network: it holds {state.get('spec')!r} on inputs "
             f"{tuple(state.get('input_shape', ()))}, this run builds {spec!r} on {tuple(input_shape)}"
         )
     return state
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """Every entry of the checkpoint at ``path``; ``ValueError`` for a file that is not one.
+
+    Never unpickles arbitrary objects: a file that needs pickle is refused as corrupt.
+    """
+    try:
+        state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
+        raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from e
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a backproplab checkpoint")
+    return state
+
+
+def saved(path: Path) -> Saved:
+    """What the PyTorch checkpoint at ``path`` holds for a report (see :class:`Saved`)."""
+    state = read_checkpoint(path)
+    arrays = {k: v.numpy().astype("float32") for k, v in state["model"].items() if not k.endswith("tracked")}
+    c, h, w = state["input_shape"]
+    return Saved(state["spec"], (c, h, w), arrays, list(state["history"]), state.get("config", {}))

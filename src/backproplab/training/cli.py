@@ -11,8 +11,8 @@ from typing import Any
 
 from backproplab._typing import IntArray
 from backproplab.cnn.network import SpecNet
-from backproplab.data.images import ImageDataset
-from backproplab.training.common import TrainingInterruptedError
+from backproplab.data.images import CLASSES, ImageDataset
+from backproplab.training.common import TrainingDivergedError, TrainingInterruptedError
 from backproplab.training.config import TrainConfig, parse_config
 from backproplab.training.figures import plot_confusion, plot_curves
 
@@ -66,6 +66,31 @@ def _train_torch(config: TrainConfig, stage: Stage) -> Outcome | None:
     return Outcome(net, result.data, result.history, report.predictions, "checkpoint.pt", report.lines())
 
 
+def _report_last_good(config: TrainConfig) -> None:
+    """After a diverging run: curves and ``--export`` from the checkpoint of its last finished epoch, if
+    this run (same settings) wrote one; an earlier run's files in the folder are left alone."""
+    name = "checkpoint.npz" if config.engine == "numpy" else "checkpoint.pt"
+    path = config.out / name
+    if not path.is_file():
+        return
+    if config.engine == "numpy":
+        from backproplab.training.numpy_engine import saved
+    else:
+        from backproplab.training.checkpoint import saved
+    state = saved(path)
+    stored, asked = state.config, config.to_dict()
+    if not state.history or any(stored.get(k) != v for k, v in asked.items() if k not in ("resume", "verbose")):
+        return
+    title = f"{config.preset} on {config.dataset} ({config.engine}), until it diverged"
+    plot_curves(state.history, config.out / "curves.png", title)
+    wrote = [str(config.out / "curves.png")]
+    if config.export is not None:
+        net = SpecNet(state.spec, state.arrays, state.input_shape)
+        net.save_npz(config.export, classes=CLASSES[config.dataset])
+        wrote.append(str(config.export))
+    print(f"wrote {' and '.join(wrote)} from {path}: the last good state", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train, then report accuracy, draw plots, export. Exit status: 0 done, 2 bad input,
     130 interrupted (in training a checkpoint was saved: rerun with --resume). Ctrl-C at any
@@ -87,6 +112,10 @@ def _main(argv: list[str] | None, stage: Stage) -> int:
     except TrainingInterruptedError as e:
         print(f"{e}\ncontinue with the same command and --resume", file=sys.stderr)
         return 130
+    except TrainingDivergedError as e:
+        print(f"error: {e}", file=sys.stderr)
+        _report_last_good(config)
+        return 2
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

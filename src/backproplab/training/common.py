@@ -5,6 +5,7 @@ import json
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -17,6 +18,18 @@ from backproplab.training.config import TrainConfig
 
 class TrainingInterruptedError(Exception):
     """Training stopped on SIGINT after saving a checkpoint."""
+
+
+@dataclass
+class Saved:
+    """What a checkpoint of either engine holds for a report: the network as PyTorch-named float32
+    arrays, its spec and input shape, the history of its finished epochs and the run's settings."""
+
+    spec: str
+    input_shape: tuple[int, int, int]
+    arrays: dict[str, np.ndarray]
+    history: list[dict[str, Any]]
+    config: dict[str, Any]
 
 
 class TrainingDivergedError(ValueError):

@@ -27,6 +27,7 @@ from backproplab.losses import softmax_cross_entropy
 from backproplab.optim import Adam, AdamW, Momentum, Optimizer
 from backproplab.schedules import make_schedule
 from backproplab.training.common import (
+    Saved,
     TrainingInterruptedError,
     check_resume,
     diverged,
@@ -108,6 +109,14 @@ def _save(path: Path, net: Sequential, opt: Optimizer, meta: dict[str, Any]) -> 
     arrays = {f"model.{k}": v for k, v in net.state().items()}
     arrays |= {f"optim.{k}": v for k, v in opt.state().items()}
     save_npz(path, {"format": FORMAT, "version": 1, **meta}, arrays)
+
+
+def saved(path: Path) -> Saved:
+    """What the NumPy checkpoint at ``path`` holds for a report (see :class:`Saved`)."""
+    meta, arrays = load_npz(path, FORMAT)
+    state = {k[len("model.") :]: v for k, v in arrays.items() if k.startswith("model.")}
+    c, h, w = meta["input_shape"]
+    return Saved(meta["spec"], (c, h, w), state, list(meta["history"]), meta.get("config", {}))
 
 
 def _load(
