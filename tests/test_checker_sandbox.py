@@ -36,6 +36,27 @@ def learner_file(tmp_path: Path, relu_body: str) -> Path:
     return path
 
 
+def test_each_check_starts_in_an_empty_folder_of_its_own(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seen = tmp_path / "seen.jsonl"
+    path = tmp_path / "my_solutions.py"
+    path.write_text(
+        "import json, os\nimport numpy as np\n\n\n"
+        "def visit(name):\n"
+        f"    with open({str(seen)!r}, 'a') as f:\n"
+        "        f.write(json.dumps([name, os.getcwd(), sorted(os.listdir())]) + '\\n')\n"
+        "    open('left_by_' + name, 'w').write('x')\n\n\n"
+        "def relu(z):\n    visit('relu')\n    return np.maximum(0, z)\n\n\n"
+        "def relu_deriv(z):\n    visit('relu_deriv')\n    return (np.asarray(z) > 0) * 1.0\n"
+    )
+    results = check_7_1(capsys, path)
+    assert results["relu"].status == results["relu_deriv"].status == "pass"
+    visits = [json.loads(line) for line in seen.read_text().splitlines()]
+    first = {name: (cwd, listing) for name, cwd, listing in reversed(visits)}  # each check's first call
+    assert set(first) == {"relu", "relu_deriv"}
+    assert first["relu"][0] != first["relu_deriv"][0]  # a folder per check
+    assert first["relu"][1] == first["relu_deriv"][1] == []  # neither sees what the other left
+
+
 def test_the_learners_code_works_in_a_temporary_folder_removed_afterwards(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

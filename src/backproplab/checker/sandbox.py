@@ -11,8 +11,11 @@ that also leaves the process group is not found).
 
 import contextlib
 import os
+import shutil
 import signal
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 MARK = "BACKPROPLAB_CHECK_WORKER"  # environment variable whose value names one worker
@@ -27,6 +30,20 @@ SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 def worker_env(token: str) -> dict[str, str]:
     """The environment of a worker: the caller's, single-threaded, marked with ``token``."""
     return {**os.environ, **SINGLE_THREADED, MARK: token}
+
+
+@contextlib.contextmanager
+def fresh_folder() -> Iterator[Path]:
+    """Run the block in a new empty folder inside the current one, removed with whatever the block
+    wrote there: each check starts from an empty working folder, whatever the one before it did."""
+    home = os.getcwd()
+    folder = Path(tempfile.mkdtemp(prefix="check-", dir=home))
+    os.chdir(folder)
+    try:
+        yield folder
+    finally:
+        os.chdir(home)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def limit_memory(mib: int) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from backproplab.checker.checks import BY_ID, FUNCTION_NAMES, run_one
 from backproplab.checker.hints import import_error_report
 from backproplab.checker.learner import load
-from backproplab.checker.sandbox import limit_memory
+from backproplab.checker.sandbox import fresh_folder, limit_memory
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     send("loaded", label=impl.label, found=sorted(impl.functions))
     for check_id in ids:
-        send("result", **asdict(run_one(BY_ID[check_id], impl)))
+        with fresh_folder():  # each check starts in an empty folder, whatever the one before it wrote
+            result = run_one(BY_ID[check_id], impl)
+        send("result", **asdict(result))
     return 0
 
 
