@@ -121,12 +121,15 @@ def resume_note(saved: dict[str, Any], config: TrainConfig, steps_per_epoch: int
     return f"resuming with --epochs {config.epochs} instead of {before}: {what}"
 
 
-def prepare_out(out: Path) -> None:
-    """Create the run folder and remove the temporary files a killed run may have left in it (an atomic
-    write that never finished: the file it was to replace is intact)."""
-    out.mkdir(parents=True, exist_ok=True)
-    for tmp in out.glob(".*.tmp"):
+def open_run_folder(config: TrainConfig, history: list[dict[str, Any]]) -> None:
+    """Make ``--out``, remove the temporary files a killed run may have left in it (an atomic write
+    that never finished: the file it was to replace is intact), and on ``--resume`` rewrite
+    ``metrics.jsonl`` from the checkpoint's ``history``, whatever a crash left in it."""
+    config.out.mkdir(parents=True, exist_ok=True)
+    for tmp in config.out.glob(".*.tmp"):
         tmp.unlink(missing_ok=True)
+    if config.resume:
+        write_metrics(history, config.out)
 
 
 def write_metrics(history: list[dict[str, Any]], out: Path) -> None:

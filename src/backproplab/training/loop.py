@@ -27,11 +27,10 @@ from backproplab.training.common import (
     check_resume,
     diverged,
     log_epoch,
-    prepare_out,
+    open_run_folder,
     resume_note,
     seed_of,
     sigint_flag,
-    write_metrics,
 )
 from backproplab.training.config import TrainConfig, preset_spec
 from backproplab.training.distributed import (
@@ -223,9 +222,7 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
                 print(note, flush=True)
         partial = (float(state["partial"][0]), int(state["partial"][1]), int(state["partial"][2]))
     if world.main:
-        prepare_out(config.out)
-        if config.resume:
-            write_metrics(history, config.out)
+        open_run_folder(config, history)
     net: nn.Module = model
     if world.distributed:
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)

@@ -32,11 +32,10 @@ from backproplab.training.common import (
     check_resume,
     diverged,
     log_epoch,
-    prepare_out,
+    open_run_folder,
     resume_note,
     seed_of,
     sigint_flag,
-    write_metrics,
 )
 from backproplab.training.config import TrainConfig, preset_spec
 
@@ -159,9 +158,7 @@ def train_numpy(config: TrainConfig) -> NumpyResult:
         records = meta["history"]
         if note := resume_note(meta, config, steps_per_epoch):  # the schedule is a function of the step and
             print(note, flush=True)  # the total: it takes the new total as it is
-    prepare_out(config.out)
-    if config.resume:
-        write_metrics(records, config.out)
+    open_run_folder(config, records)
     dropouts = [layer for layer in net.layers if isinstance(layer, Dropout)]
     shifts = [np.random.default_rng()]  # this batch's generator for the random shifts, set before each step
     history = History()
