@@ -11,6 +11,7 @@ import importlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -24,6 +25,8 @@ import pytest
 
 from backproplab._io import load_npz
 from backproplab.cnn import SpecNet
+from backproplab.fit import NonFiniteGradientError
+from backproplab.layers import Sequential
 from backproplab.training import numpy_engine
 from backproplab.training.cli import main
 from backproplab.training.numpy_engine import FORMAT
@@ -47,9 +50,8 @@ def test_a_diverging_run_stops_naming_the_epoch_and_writes_no_nan(
         pytest.importorskip("torch")
     assert main(["--engine", engine, *DIGITS, *DIVERGING, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "loss became " in err
-    assert "at epoch " in err
-    assert ", batch " in err
+    # the first of the two to go: the loss, or the gradient norm (then before the update it would make)
+    assert re.search(r"(loss|gradient norm) became (nan|-?inf) at epoch \d+, batch \d+", err), err
     assert "Try a smaller --lr (now 10000)" in err
     for record in _metrics(tmp_path):
         assert all(np.isfinite(v) for v in record.values() if isinstance(v, float)), record
@@ -128,3 +130,36 @@ def test_a_run_killed_at_20_random_instants_resumes_to_the_uninterrupted_result(
         got = _weights(out)
         assert got.keys() == expected.keys()
         assert all(np.array_equal(got[k], expected[k]) for k in expected), f"instant {i}"
+
+
+def test_a_non_finite_gradient_stops_the_numpy_run_before_its_update(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real, calls = Sequential.backward_params, [0]
+
+    def inf_gradient_from_the_8th_step(self: Sequential, dy: np.ndarray) -> None:
+        calls[0] += 1
+        real(self, dy)
+        if calls[0] >= 8:
+            next(iter(self.grads.values()))[...] = np.inf  # as an overflow in the backward pass would
+
+    monkeypatch.setattr(Sequential, "backward_params", inf_gradient_from_the_8th_step)
+    argv = ["--engine", "numpy", *DIGITS, "--preset", "lenet", "--epochs", "3", "--batch-size", "256"]
+    assert main([*argv, "--out", str(tmp_path)]) == 2
+    assert "gradient norm became inf at epoch 2, batch 1" in capsys.readouterr().err
+    assert [m["epoch"] for m in _metrics(tmp_path)] == [1]
+    assert all(np.isfinite(a).all() for a in _weights(tmp_path).values())
+
+
+def test_the_torch_step_refuses_a_non_finite_gradient_and_leaves_the_weights() -> None:
+    torch = pytest.importorskip("torch")
+    from backproplab.training import loop
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+    before = [p.detach().clone() for p in model.parameters()]
+    model[1].weight.register_hook(lambda g: g * float("inf"))
+    with pytest.raises(NonFiniteGradientError, match="the gradient norm is inf"):
+        loop.train_step(model, opt, schedule, torch.nn.CrossEntropyLoss(), torch.ones(2, 1, 2, 2), torch.tensor([0, 1]))
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))

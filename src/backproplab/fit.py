@@ -27,12 +27,23 @@ from backproplab.progress import Progress
 from backproplab.schedules import Schedule
 
 
-class DivergenceError(RuntimeError):
-    """Training produced a non-finite loss; the model was left with its last finite parameters."""
+class NonFiniteGradientError(ArithmeticError):
+    """Raised by a training step whose gradients are not finite, before it updates anything."""
 
-    def __init__(self, message: str, epoch: int, history: "History", loss: float, batch: int) -> None:
+    def __init__(self, norm: float) -> None:
+        super().__init__(f"the gradient norm is {norm}")
+        self.norm = norm
+
+
+class DivergenceError(RuntimeError):
+    """Training produced a non-finite loss (or gradient); the model was left with its last finite parameters."""
+
+    def __init__(
+        self, message: str, epoch: int, history: "History", loss: float, batch: int, what: str = "loss"
+    ) -> None:
         super().__init__(message)
         self.epoch, self.batch, self.loss = epoch, batch, loss  # epoch counts from 1, batch from 0
+        self.what = what  # "loss" or "gradient norm": what became ``loss``
         self.history = history
 
 
@@ -58,7 +69,8 @@ class EpochSums:
 
 Step = Callable[[FloatArray, np.ndarray], tuple[float, int]]
 """One optimisation step on a batch ``(X, y)``: ``(mean loss, correct predictions)`` (0 for a regressor).
-When the loss is not finite it must leave the parameters as they were (no update)."""
+When the loss is not finite it must leave the parameters as they were (no update); when a gradient is
+not, it may raise :class:`NonFiniteGradientError`, also before any update."""
 Validate = Callable[[], tuple[float, float | None]]
 """Scores the model on held-out data after each epoch: ``(mean loss, accuracy or None)``."""
 Hook = Callable[[int, int, EpochSums], None]
@@ -103,7 +115,8 @@ def fit_loop(
     runs once the epoch's history is written. ``progress`` shows a line or bar per epoch;
     ``batch_bar`` adds a bar over each epoch's batches on a terminal.
 
-    A non-finite loss raises :class:`DivergenceError` naming the epoch and batch; ``params`` stay
+    A non-finite loss (or a step's :class:`NonFiniteGradientError`) raises :class:`DivergenceError` naming
+    the epoch and batch; ``params`` stay
     finite (the current ones if they are, else those from the start of the failing epoch).
     """
     history = history if history is not None else History()
@@ -133,7 +146,11 @@ def fit_loop(
                 xb, yb = X[rows], y[rows]
                 if schedule is not None:
                     optimizer.set_hyperparameters(*schedule(epoch * steps_per_epoch + batch))
-                loss, correct = step(xb, yb)
+                try:
+                    loss, correct = step(xb, yb)
+                except NonFiniteGradientError as e:
+                    what = "gradient norm"
+                    raise _diverged(params, e.norm, epoch, batch, lo, optimizer, last_finite, history, what) from e
                 if not np.isfinite(loss):
                     raise _diverged(params, loss, epoch, batch, lo, optimizer, last_finite, history)
                 sums.loss_sum += loss * xb.shape[0]
@@ -170,6 +187,7 @@ def _diverged(
     opt: Optimizer,
     epoch_start: list[FloatArray],
     history: History,
+    what: str = "loss",
 ) -> DivergenceError:
     """Leave the model with its last finite parameters and build the error that explains what happened.
 
@@ -185,10 +203,11 @@ def _diverged(
             np.copyto(p, good)
         kept = f"the parameters were restored to their finite values from the start of epoch {epoch + 1}"
     return DivergenceError(
-        f"loss became {loss} at epoch {epoch + 1} (batch starting at sample {start}); {kept}. "
+        f"{what} became {loss} at epoch {epoch + 1} (batch starting at sample {start}); {kept}. "
         f"Try a smaller learning rate (now {opt.lr:g}) or clip_norm.",
         epoch + 1,
         history,
         loss,
         batch,
+        what,
     )

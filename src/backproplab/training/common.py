@@ -36,16 +36,18 @@ class TrainingDivergedError(ValueError):
     """Training stopped at a non-finite loss, before writing anything of it."""
 
 
-def diverged(loss: float, epoch: int, batch: int, lr: float, checkpoint: Path) -> TrainingDivergedError:
-    """The error for a loss of ``loss`` at ``epoch`` and ``batch`` (both from 0): what happened, what is
-    kept on disk, what to try."""
+def diverged(
+    value: float, epoch: int, batch: int, lr: float, checkpoint: Path, what: str = "loss"
+) -> TrainingDivergedError:
+    """The error for a ``what`` (``"loss"`` or ``"gradient norm"``) of ``value`` at ``epoch`` and ``batch``
+    (both from 0): what happened, what is kept on disk, what to try."""
     kept = (
         f"{checkpoint} still holds the last finished epoch"
         if checkpoint.is_file()
         else "no epoch had finished, so there is no checkpoint"
     )
     return TrainingDivergedError(
-        f"loss became {loss} at epoch {epoch + 1}, batch {batch}: training stopped and wrote nothing of it; "
+        f"{what} became {value} at epoch {epoch + 1}, batch {batch}: training stopped and wrote nothing of it; "
         f"{kept}. Try a smaller --lr (now {lr:g}) or --optimizer adamw"
     )
 

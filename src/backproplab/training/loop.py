@@ -21,6 +21,7 @@ from torch.utils.data import DistributedSampler, TensorDataset
 from tqdm import tqdm
 
 from backproplab.data.images import ImageDataset, load_dataset
+from backproplab.fit import NonFiniteGradientError
 from backproplab.training.checkpoint import load_checkpoint, save_checkpoint
 from backproplab.training.common import (
     TrainingInterruptedError,
@@ -153,12 +154,18 @@ def training_state(model: nn.Module, opt: torch.optim.Optimizer, schedule: Sched
 def train_step(
     net: nn.Module, opt: torch.optim.Optimizer, schedule: Schedule, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor
 ) -> tuple[float, int]:
-    """One optimisation step on the batch ``x: (B, C, H, W)``, ``y: (B,)``: ``(mean loss, correct count)``."""
+    """One optimisation step on the batch ``x: (B, C, H, W)``, ``y: (B,)``: ``(mean loss, correct count)``.
+
+    Non-finite gradients raise :class:`~backproplab.fit.NonFiniteGradientError` before the update."""
     net.train()
     logits = net(x)
     loss = loss_fn(logits, y)
     opt.zero_grad(set_to_none=True)
     loss.backward()
+    if torch.isfinite(loss):  # a non-finite loss is the caller's to report, as itself
+        norm = float(torch.nn.utils.get_total_norm([p.grad for p in net.parameters() if p.grad is not None]))
+        if not math.isfinite(norm):
+            raise NonFiniteGradientError(norm)
     opt.step()
     schedule.step()
     return float(loss.detach()), int((logits.argmax(1) == y).sum())
@@ -261,9 +268,13 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
                     xb = shift_augment(
                         xb, torch.Generator().manual_seed(seed_of(config.seed, epoch, batch, world.rank, 1))
                     )
-                batch_loss, batch_correct = train_step(net, opt, schedule, loss_fn, xb, yb)
+                lr = float(schedule.get_last_lr()[0])
+                try:
+                    batch_loss, batch_correct = train_step(net, opt, schedule, loss_fn, xb, yb)
+                except NonFiniteGradientError as e:  # DDP averaged the gradients: every rank sees it
+                    raise diverged(e.norm, epoch, batch, lr, checkpoint_path, "gradient norm") from e
                 if any_rank(world, not math.isfinite(batch_loss)):  # stop before anything of it is written
-                    raise diverged(batch_loss, epoch, batch, float(schedule.get_last_lr()[0]), checkpoint_path)
+                    raise diverged(batch_loss, epoch, batch, lr, checkpoint_path)
                 loss_sum += batch_loss * len(yb)
                 correct += batch_correct
                 seen += len(yb)

@@ -21,7 +21,7 @@ from backproplab.cnn.network import SpecNet
 from backproplab.cnn.spec import build
 from backproplab.data.augment import shift_images
 from backproplab.data.images import ImageDataset, load_dataset
-from backproplab.fit import DivergenceError, EpochSums, History, Start, fit_loop
+from backproplab.fit import DivergenceError, EpochSums, History, NonFiniteGradientError, Start, fit_loop
 from backproplab.layers import Dropout, Sequential
 from backproplab.losses import softmax_cross_entropy
 from backproplab.optim import Adam, AdamW, Momentum, Optimizer
@@ -94,13 +94,18 @@ def evaluate(net: Sequential, x: FloatArray, y: IntArray) -> tuple[float, float]
 def train_step(net: Sequential, opt: Optimizer, xb: FloatArray, target: FloatArray) -> tuple[float, FloatArray]:
     """Forward, loss, backward and one update on ``xb: (B, C, H, W)``; ``(mean loss, logits (B, K))``.
 
-    A non-finite loss takes no update: the training loop stops there and keeps the last finite weights.
+    A non-finite loss takes no update, and non-finite gradients raise :class:`NonFiniteGradientError`
+    before the update: the training loop stops there and keeps the last finite weights.
     """
     logits = net.forward(xb)
     loss, dlogits = softmax_cross_entropy(logits, target)
     if np.isfinite(loss):
         net.backward_params(dlogits)
-        opt.step(list(net.params.values()), list(net.grads.values()))
+        grads = list(net.grads.values())
+        norm = float(np.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads)))
+        if not np.isfinite(norm):  # an overflow in the backward pass: no update from it
+            raise NonFiniteGradientError(norm)
+        opt.step(list(net.params.values()), grads)
     return loss, logits
 
 
@@ -210,6 +215,6 @@ def train_numpy(config: TrainConfig) -> NumpyResult:
                 batch_bar=config.verbose and sys.stderr.isatty(),
             )
         except DivergenceError as e:  # the loop kept the weights finite; the checkpoint was never touched
-            raise diverged(e.loss, e.epoch - 1, e.batch, opt.lr, path) from e
+            raise diverged(e.loss, e.epoch - 1, e.batch, opt.lr, path, e.what) from e
     net.train(False)
     return NumpyResult(net, spec, data, records)
