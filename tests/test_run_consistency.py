@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from backproplab._io import load_npz
+from backproplab._io import load_npz, save_npz
 from backproplab.cnn import SpecNet
 from backproplab.fit import NonFiniteGradientError
 from backproplab.layers import Sequential
@@ -163,3 +163,39 @@ def test_the_torch_step_refuses_a_non_finite_gradient_and_leaves_the_weights() -
     with pytest.raises(NonFiniteGradientError, match="the gradient norm is inf"):
         loop.train_step(model, opt, schedule, torch.nn.CrossEntropyLoss(), torch.ones(2, 1, 2, 2), torch.tensor([0, 1]))
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_resuming_a_checkpoint_with_nan_weights_is_refused_naming_the_weight(
+    engine: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--engine", engine, *DIGITS, "--preset", "lenet", "--epochs", "1", "--out", str(tmp_path)]
+    if engine == "torch":
+        torch = pytest.importorskip("torch")
+        assert main(argv) == 0
+        state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+        state["model"]["fc1.weight"][0, 0] = float("nan")
+        torch.save(state, tmp_path / "checkpoint.pt")
+    else:
+        assert main(argv) == 0
+        meta, arrays = load_npz(tmp_path / "checkpoint.npz", FORMAT)
+        arrays["model.fc1.weight"][0, 0] = np.nan
+        save_npz(tmp_path / "checkpoint.npz", meta, arrays)
+    name = next(tmp_path.glob("checkpoint.*"))
+    before = name.read_bytes()
+    capsys.readouterr()
+    assert main([*argv[:-4], "--epochs", "2", "--out", str(tmp_path), "--resume"]) == 2
+    assert re.search(r"fc1\.weight: expected finite values, found nan", capsys.readouterr().err)
+    assert name.read_bytes() == before
+
+
+def test_resuming_a_checkpoint_with_bookkeeping_out_of_range_is_refused_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--engine", "numpy", *DIGITS, "--preset", "lenet", "--epochs", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    meta, arrays = load_npz(tmp_path / "checkpoint.npz", FORMAT)
+    save_npz(tmp_path / "checkpoint.npz", meta | {"epoch": -1}, arrays)
+    capsys.readouterr()
+    assert main([*argv, "--resume"]) == 2
+    assert "epoch must be a whole number of epochs, 0 to 10**7, got -1" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from backproplab._io import atomic_write
-from backproplab.training.common import Saved
+from backproplab.training.common import Saved, check_checkpoint
 
 FORMAT = "backproplab.checkpoint"
 
@@ -36,6 +36,10 @@ def load_checkpoint(path: Path, spec: str, input_shape: tuple[int, ...]) -> dict
             f"{path}: checkpoint of another network: it holds {state.get('spec')!r} on inputs "
             f"{tuple(state.get('input_shape', ()))}, this run builds {spec!r} on {tuple(input_shape)}"
         )
+    model = state.get("model")
+    if not isinstance(model, dict):
+        raise ValueError(f"{path}: its 'model' entry must be a state dict, got {type(model).__name__}")
+    check_checkpoint(path, state, {k: v.numpy() for k, v in model.items() if v.is_floating_point()})
     return state
 
 

@@ -2,8 +2,9 @@
 checks, the epoch log."""
 
 import json
+import math
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from backproplab._io import atomic_write
+from backproplab._validation import MetaRules, check_meta, check_weights
 from backproplab.training.config import TrainConfig
 
 
@@ -50,6 +52,36 @@ def diverged(
         f"{what} became {value} at epoch {epoch + 1}, batch {batch}: training stopped and wrote nothing of it; "
         f"{kept}. Try a smaller --lr (now {lr:g}) or --optimizer adamw"
     )
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 10**7
+
+
+def _sums(v: Any) -> bool:
+    return isinstance(v, list) and len(v) == 3 and all(isinstance(x, int | float) and math.isfinite(x) for x in v)
+
+
+CHECKPOINT_RULES: MetaRules = {
+    "epoch": (_count, "a whole number of epochs, 0 to 10**7"),
+    "batch": (_count, "a batch index, 0 to 10**7"),
+    "partial": (
+        lambda v: (
+            isinstance(v, list) and len(v) == 3 and all(isinstance(x, int | float) and math.isfinite(x) for x in v)
+        ),
+        "the epoch's sums so far, 3 finite numbers",
+    ),
+    "history": (lambda v: isinstance(v, list) and all(isinstance(r, dict) for r in v), "a list of per-epoch records"),
+}
+"""What the bookkeeping of a checkpoint of either engine must hold to be resumed."""
+
+
+def check_checkpoint(path: Path, meta: Mapping[str, Any], weights: Mapping[str, np.ndarray]) -> None:
+    """``ValueError`` naming ``path`` and the field unless ``meta`` keeps :data:`CHECKPOINT_RULES` and every
+    weight is finite and fits in float32, the dtype both engines train in: the same checks as a model file."""
+    check_meta(str(path), meta, CHECKPOINT_RULES)
+    for name, array in weights.items():
+        check_weights(f"{path}: {name}", array, np.float32)
 
 
 def seed_of(*keys: int) -> int:

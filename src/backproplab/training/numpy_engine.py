@@ -29,6 +29,7 @@ from backproplab.schedules import make_schedule
 from backproplab.training.common import (
     Saved,
     TrainingInterruptedError,
+    check_checkpoint,
     check_resume,
     diverged,
     log_epoch,
@@ -136,6 +137,7 @@ def _load(
             f"{path}: checkpoint of another network: it holds {meta.get('spec')!r} on inputs "
             f"{tuple(meta.get('input_shape', ()))}, this run builds {spec!r} on {tuple(input_shape)}"
         )
+    check_checkpoint(path, meta, {k: v for k, v in arrays.items() if k.startswith("model.")})
     check_resume(meta, config)
     try:
         net.load_state({k[len("model.") :]: v for k, v in arrays.items() if k.startswith("model.")})
