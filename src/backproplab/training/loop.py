@@ -22,17 +22,8 @@ from tqdm import tqdm
 
 from backproplab.data.images import ImageDataset, load_dataset
 from backproplab.fit import NonFiniteGradientError
+from backproplab.training import common
 from backproplab.training.checkpoint import load_checkpoint, save_checkpoint
-from backproplab.training.common import (
-    TrainingInterruptedError,
-    check_resume,
-    diverged,
-    log_epoch,
-    open_run_folder,
-    resume_note,
-    seed_of,
-    sigint_flag,
-)
 from backproplab.training.config import TrainConfig, preset_spec
 from backproplab.training.distributed import (
     World,
@@ -215,11 +206,11 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
     checkpoint_path = config.out / "checkpoint.pt"
     if config.resume:
         state = load_checkpoint(checkpoint_path, spec, input_shape)
-        check_resume(state, config)
+        common.check_resume(state, config)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start_epoch, start_batch, history = state["epoch"], state["batch"], list(state["history"])
-        note = resume_note(state, config, steps_per_epoch)
+        note = common.resume_note(state, config, steps_per_epoch)
         if note is None:
             schedule.load_state_dict(state["schedule"])
         else:
@@ -229,7 +220,7 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
                 print(note, flush=True)
         partial = (float(state["partial"][0]), int(state["partial"][1]), int(state["partial"][2]))
     if world.main:
-        open_run_folder(config, history)
+        common.open_run_folder(config, history)
     net: nn.Module = model
     if world.distributed:
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -243,7 +234,7 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
                 checkpoint_path, {**training_state(model, opt, schedule), **where, "config": config.to_dict()}
             )
 
-    with sigint_flag() as stop:
+    with common.sigint_flag() as stop:
         for epoch in range(start_epoch, config.epochs):
             order = torch.tensor(epoch_order(len(x_train), config, epoch, world), device=device)
             first = start_batch if epoch == start_epoch else 0
@@ -258,23 +249,23 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
             for batch in bar:
                 if any_rank(world, stop[0]):
                     checkpoint(epoch, batch, (loss_sum, correct, seen))
-                    raise TrainingInterruptedError(
+                    raise common.TrainingInterruptedError(
                         f"interrupted at epoch {epoch + 1}, batch {batch}; saved {checkpoint_path}"
                     )
-                torch.manual_seed(seed_of(config.seed, epoch, batch, world.rank))  # dropout of this batch
+                torch.manual_seed(common.seed_of(config.seed, epoch, batch, world.rank))  # dropout of this batch
                 idx = order[batch * local_batch : (batch + 1) * local_batch]
                 xb, yb = x_train[idx], y_train[idx]
                 if config.augment:
                     xb = shift_augment(
-                        xb, torch.Generator().manual_seed(seed_of(config.seed, epoch, batch, world.rank, 1))
+                        xb, torch.Generator().manual_seed(common.seed_of(config.seed, epoch, batch, world.rank, 1))
                     )
                 lr = float(schedule.get_last_lr()[0])
                 try:
                     batch_loss, batch_correct = train_step(net, opt, schedule, loss_fn, xb, yb)
                 except NonFiniteGradientError as e:  # DDP averaged the gradients: every rank sees it
-                    raise diverged(e.norm, epoch, batch, lr, checkpoint_path, "gradient norm") from e
+                    raise common.diverged(e.norm, epoch, batch, lr, checkpoint_path, "gradient norm") from e
                 if any_rank(world, not math.isfinite(batch_loss)):  # stop before anything of it is written
-                    raise diverged(batch_loss, epoch, batch, lr, checkpoint_path)
+                    raise common.diverged(batch_loss, epoch, batch, lr, checkpoint_path)
                 loss_sum += batch_loss * len(yb)
                 correct += batch_correct
                 seen += len(yb)
@@ -294,7 +285,7 @@ def _train(config: TrainConfig, device: torch.device, world: World) -> TrainResu
             )
             checkpoint(epoch + 1, 0)  # the checkpoint first: metrics.jsonl never runs ahead of it
             if world.main:
-                log_epoch(history, config)
+                common.log_epoch(history, config)
     if world.distributed:  # printed, not written: only rank 0 writes files
         print(f"rank {world.rank}/{world.size}: final weights sha256 {weights_digest(model)}", flush=True)
     model.eval()
