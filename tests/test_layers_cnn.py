@@ -61,6 +61,7 @@ DTYPES = [np.float32, np.float64]
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 POOLS = ("pool2", "pool2p1", "avgpool2", "avgpool2p1")
 SPREAD_FLOAT32 = 0.05  # smallest batch-norm input spread float32 is compared on in training mode
+SPREAD_FLOAT64 = 1e-3  # and float64: constant features are left out
 BN_RANGES = {"weight": (0.5, 1.5), "bias": (-0.5, 0.5), "running_mean": (-0.5, 0.5), "running_var": (0.5, 2.0)}
 
 
@@ -146,10 +147,12 @@ def _assert_matches_torch(case: NetCase, dtype: type[np.floating], training: boo
     model.train(training)
     rng = np.random.default_rng(case.seed + 1)
     x = rng.standard_normal((case.n, *case.input_shape)).astype(dtype)
-    if training and dtype == np.float32:
+    if training:
         # batch statistics of values that barely differ are ill-conditioned: centring them loses most
-        # of float32's digits in any implementation (float64 checks those batches)
-        assume(_smallest_bn_spread(net, x) >= SPREAD_FLOAT32)
+        # of float32's digits in any implementation (float64 checks those batches). A feature that does
+        # not vary at all (a padded border after flatten) multiplies round-off by 1/sqrt(eps) = 316 per
+        # batch norm, in float64 too (conv1k1,...,conv1k1p1,flatten,bn,bn,bn,fc1: 4e-9 apart, both ~0).
+        assume(_smallest_bn_spread(net, x) >= (SPREAD_FLOAT32 if dtype == np.float32 else SPREAD_FLOAT64))
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         y = net.forward(x)
         dy = rng.standard_normal(y.shape).astype(dtype)
