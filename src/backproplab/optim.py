@@ -231,6 +231,11 @@ def clip_by_norm(g: ArrayLike, max_norm: float) -> FloatArray:
     return arr
 
 
+def global_norm(grads: Sequence[FloatArray]) -> float:
+    """The L2 norm of all gradients together, ``sqrt(sum_i ||g_i||^2)``; inf or NaN if any entry is."""
+    return float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
+
+
 def clip_grad_norm(grads: Sequence[FloatArray], max_norm: float) -> float:
     """Clip all gradients together by their global L2 norm, in place; return the norm before clipping.
 
@@ -240,7 +245,7 @@ def clip_grad_norm(grads: Sequence[FloatArray], max_norm: float) -> float:
     """
     if not max_norm > 0:
         raise ValueError(f"max_norm must be > 0, got {max_norm}")
-    total = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
+    total = global_norm(grads)
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
         for g in grads:

@@ -24,7 +24,7 @@ from backproplab.data.images import ImageDataset, load_dataset
 from backproplab.fit import DivergenceError, EpochSums, History, NonFiniteGradientError, Start, fit_loop
 from backproplab.layers import Dropout, Sequential
 from backproplab.losses import softmax_cross_entropy
-from backproplab.optim import Adam, AdamW, Momentum, Optimizer
+from backproplab.optim import Adam, AdamW, Momentum, Optimizer, global_norm
 from backproplab.schedules import make_schedule
 from backproplab.training.common import (
     Saved,
@@ -103,7 +103,7 @@ def train_step(net: Sequential, opt: Optimizer, xb: FloatArray, target: FloatArr
     if np.isfinite(loss):
         net.backward_params(dlogits)
         grads = list(net.grads.values())
-        norm = float(np.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads)))
+        norm = global_norm(grads)
         if not np.isfinite(norm):  # an overflow in the backward pass: no update from it
             raise NonFiniteGradientError(norm)
         opt.step(list(net.params.values()), grads)
