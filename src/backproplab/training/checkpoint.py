@@ -31,15 +31,11 @@ def load_checkpoint(path: Path, spec: str, input_shape: tuple[int, ...]) -> dict
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no checkpoint to resume from (train without --resume first)")
     state = read_checkpoint(path)
-    if state.get("spec") != spec or tuple(state.get("input_shape", ())) != tuple(input_shape):
-        raise ValueError(
-            f"{path}: checkpoint of another network: it holds {state.get('spec')!r} on inputs "
-            f"{tuple(state.get('input_shape', ()))}, this run builds {spec!r} on {tuple(input_shape)}"
-        )
     model = state.get("model")
     if not isinstance(model, dict):
         raise ValueError(f"{path}: its 'model' entry must be a state dict, got {type(model).__name__}")
-    check_checkpoint(path, state, {k: v.numpy() for k, v in model.items() if v.is_floating_point()})
+    weights = {k: v.numpy() for k, v in model.items() if v.is_floating_point()}
+    check_checkpoint(path, state, weights, spec, input_shape)
     return state
 
 

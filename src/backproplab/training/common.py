@@ -76,9 +76,17 @@ CHECKPOINT_RULES: MetaRules = {
 """What the bookkeeping of a checkpoint of either engine must hold to be resumed."""
 
 
-def check_checkpoint(path: Path, meta: Mapping[str, Any], weights: Mapping[str, np.ndarray]) -> None:
-    """``ValueError`` naming ``path`` and the field unless ``meta`` keeps :data:`CHECKPOINT_RULES` and every
-    weight is finite and fits in float32, the dtype both engines train in: the same checks as a model file."""
+def check_checkpoint(
+    path: Path, meta: Mapping[str, Any], weights: Mapping[str, np.ndarray], spec: str, input_shape: tuple[int, ...]
+) -> None:
+    """``ValueError`` naming ``path`` unless the checkpoint holds this run's network (``spec`` on
+    ``input_shape``), its bookkeeping keeps :data:`CHECKPOINT_RULES` and every weight is finite and fits
+    in float32, the dtype both engines train in: the same checks as a model file."""
+    if meta.get("spec") != spec or tuple(meta.get("input_shape", ())) != tuple(input_shape):
+        raise ValueError(
+            f"{path}: checkpoint of another network: it holds {meta.get('spec')!r} on inputs "
+            f"{tuple(meta.get('input_shape', ()))}, this run builds {spec!r} on {tuple(input_shape)}"
+        )
     check_meta(str(path), meta, CHECKPOINT_RULES)
     for name, array in weights.items():
         check_weights(f"{path}: {name}", array, np.float32)

@@ -132,12 +132,7 @@ def _load(
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no checkpoint to resume from (train without --resume first)")
     meta, arrays = load_npz(path, FORMAT)
-    if meta.get("spec") != spec or tuple(meta.get("input_shape", ())) != tuple(input_shape):
-        raise ValueError(
-            f"{path}: checkpoint of another network: it holds {meta.get('spec')!r} on inputs "
-            f"{tuple(meta.get('input_shape', ()))}, this run builds {spec!r} on {tuple(input_shape)}"
-        )
-    check_checkpoint(path, meta, {k: v for k, v in arrays.items() if k.startswith("model.")})
+    check_checkpoint(path, meta, {k: v for k, v in arrays.items() if k.startswith("model.")}, spec, input_shape)
     check_resume(meta, config)
     try:
         net.load_state({k[len("model.") :]: v for k, v in arrays.items() if k.startswith("model.")})
