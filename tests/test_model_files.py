@@ -103,8 +103,8 @@ def test_mlp_load_refuses_layer_sizes_out_of_range_naming_the_field(tmp_path: Pa
 @pytest.mark.parametrize(
     ("field", "value", "expected"),
     [
-        ("version", 2, "1"),
-        ("version", True, "1"),
+        ("version", 3, "1 or 2"),
+        ("version", True, "1 or 2"),
         ("dtype", "float16", "'float32' or 'float64'"),
         ("hidden_activation", "gelu", "one of"),
         ("hidden_activation", ["relu"], "one of"),

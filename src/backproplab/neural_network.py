@@ -10,12 +10,18 @@ One training step, spelled out (this is what :meth:`MLP.train_step` does)::
     loss, dlogits = net.loss(logits, y)   # scalar, (N, d_out)
     net.backward(dlogits)                 # fills every layer's grads
     opt.step(net.params, net.grads)       # updates the weights in place
+
+Options in the style of TensorFlow Playground: ``features`` (feature crosses such as ``x1^2`` computed
+from two raw inputs by a first :class:`~backproplab.layers.FeatureMap`), an L1/L2 penalty on the
+weight matrices added to the loss, and dropout after every hidden activation.
 """
 
+import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import pairwise
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -33,7 +39,20 @@ from backproplab._validation import (
 )
 from backproplab.activations import sigmoid, softmax
 from backproplab.fit import History, fit_loop
-from backproplab.layers import Dense, Init, Layer, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh
+from backproplab.layers import (
+    FEATURES,
+    Dense,
+    Dropout,
+    FeatureMap,
+    Init,
+    Layer,
+    LeakyReLU,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    check_feature_names,
+)
 from backproplab.losses import mse_loss, sigmoid_binary_cross_entropy, softmax_cross_entropy
 from backproplab.optim import Adam, Optimizer, clip_grad_norm
 from backproplab.progress import Progress
@@ -42,8 +61,17 @@ from backproplab.schedules import Schedule
 Activation = Literal["relu", "tanh", "sigmoid", "leaky_relu"]
 Output = Literal["softmax", "sigmoid", "linear"]
 _ACTIVATIONS: dict[str, type[Layer]] = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "leaky_relu": LeakyReLU}
-_FORMAT, _VERSION = "backproplab.MLP", 1  # the meta of a saved network's .npz
+# the meta of a saved network's .npz; files of version 1 (no features, l1, l2 or dropout) still load
+_FORMAT, _VERSION = "backproplab.MLP", 2
 _MAX_LAYERS, _MAX_UNITS = 64, 100_000  # bounds on a saved file's layer_sizes, checked before building
+
+
+def dropout_rng(seed: int) -> np.random.Generator:
+    """The one generator all dropout layers of an ``MLP(seed=seed)`` draw their masks from, in forward
+    order: ``default_rng([seed, 3])``, a stream apart from the weights' (``seed``). A twin network (the
+    playground's PyTorch engine) reproduces the masks exactly by drawing ``rng.random(shape) >= p`` from
+    its own ``dropout_rng(seed)`` in the same order, as :func:`~backproplab.layers.dropout_forward` does."""
+    return np.random.default_rng([seed, 3])
 
 
 class MLP:
@@ -58,9 +86,17 @@ class MLP:
     seed : seeds the weight initialisation and the shuffling in :meth:`fit`.
     dtype : ``np.float32`` (fast) or ``np.float64`` (for gradient checking).
     init : weight initialisation; by default He for ReLU-like activations, Xavier otherwise.
+    features : names from :data:`~backproplab.layers.FEATURES` (``"x1"``, ``"x1^2"``, ``"sin(x2)"``, ...);
+        the network then starts with a ``FeatureMap`` of the 2 raw inputs (``layer_sizes[0]`` must be 2)
+        to ``k = len(features)`` columns, and ``W1`` is ``(k, d1)``. None: the raw inputs.
+    l1, l2 : strengths of the penalty ``l1 * sum |W| + l2 * sum W**2 / 2`` over every weight matrix
+        (never the biases), as in TensorFlow Playground; :meth:`loss` adds it, :meth:`backward` its gradient.
+    dropout : drop probability ``p`` in [0, 1) of a ``Dropout`` layer after every hidden activation
+        (``drop1``, ``drop2``, ...), active in training mode only (see :meth:`train`); all draw their
+        masks from one generator, :func:`dropout_rng` ``(seed)``, in forward order.
 
     Shapes: ``X: (N, layer_sizes[0])``; logits ``(N, layer_sizes[-1])``; parameters are named like
-    the seed, ``W1: (d0, d1)``, ``b1: (d1,)``, ``W2: (d1, d2)``, ...
+    the seed, ``W1: (d0, d1)`` (``(k, d1)`` with features), ``b1: (d1,)``, ``W2: (d1, d2)``, ...
     """
 
     def __init__(
@@ -71,6 +107,11 @@ class MLP:
         seed: int = 0,
         dtype: type[np.floating] = np.float32,
         init: Init | None = None,
+        *,
+        features: Sequence[str] | None = None,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        dropout: float = 0.0,
     ) -> None:
         sizes = [int(s) for s in layer_sizes]
         if len(sizes) < 2 or min(sizes) < 1:
@@ -83,6 +124,17 @@ class MLP:
             raise ValueError(f"a softmax output needs >= 2 units, got {sizes[-1]}; use output='sigmoid'")
         if np.dtype(dtype) not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
+        self.features = None if features is None else check_feature_names(features)
+        if self.features is not None and sizes[0] != 2:
+            raise ValueError(
+                f"features are computed from 2 raw inputs (x1, x2): layer_sizes[0] must be 2, got {sizes[0]}"
+            )
+        for name, rate in (("l1", l1), ("l2", l2)):
+            if not (math.isfinite(rate) and rate >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {rate}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
+        self.l1, self.l2, self.dropout = float(l1), float(l2), float(dropout)
         self.layer_sizes = sizes
         self.hidden_activation = hidden_activation
         self.output = output
@@ -90,10 +142,15 @@ class MLP:
         self.dtype: type[np.floating] = np.dtype(dtype).type
         self.init: Init = init or ("he" if hidden_activation in ("relu", "leaky_relu") else "xavier")
         self.rng = np.random.default_rng(seed)
+        masks = dropout_rng(seed)  # shared by every dropout layer, drawn from in forward order
         named: list[tuple[str, Layer]] = []
-        for i, (d_in, d_out) in enumerate(pairwise(sizes), 1):
+        if self.features is not None:
+            named.append(("features", FeatureMap(self.features)))
+        for i, (d_in, d_out) in enumerate(pairwise(_widths(sizes, self.features)), 1):
             if i > 1:
                 named.append((f"{hidden_activation}{i - 1}", _ACTIVATIONS[hidden_activation]()))
+                if self.dropout:
+                    named.append((f"drop{i - 1}", Dropout(self.dropout, masks)))
             named.append((f"fc{i}", Dense(d_in, d_out, init=self.init, rng=self.rng, dtype=self.dtype)))
         self.net = Sequential(named)  # fc1, relu1, fc2, ...: the same layers and names as a CNN's head
         self.layers: list[Layer] = self.net.layers
@@ -101,7 +158,11 @@ class MLP:
     def __repr__(self) -> str:
         arch = "-".join(map(str, self.layer_sizes))
         n = sum(p.size for p in self.params)
-        return f"MLP({arch}, hidden={self.hidden_activation}, output={self.output}, {n} parameters)"
+        options = [f"features=({', '.join(self.features)})"] if self.features is not None else []
+        options += [f"{name}={value:g}" for name, value in (("l1", self.l1), ("l2", self.l2)) if value]
+        options += [f"dropout={self.dropout:g}"] if self.dropout else []
+        extra = "".join(f"{o}, " for o in options)
+        return f"MLP({arch}, hidden={self.hidden_activation}, output={self.output}, {extra}{n} parameters)"
 
     # ----- parameters ---------------------------------------------------------------------------
     @property
@@ -122,16 +183,80 @@ class MLP:
         """Gradients from the last :meth:`backward`, parallel to :attr:`params`."""
         return [d.grads[k] for d in self.dense_layers for k in ("W", "b")]
 
+    # ----- training and evaluation mode ---------------------------------------------------------
+    @property
+    def training(self) -> bool:
+        """True in training mode (dropout active), False in evaluation mode."""
+        return self.net.training
+
+    def train(self, mode: bool = True) -> None:
+        """Training mode (``mode=True``, the start) or evaluation mode (``False``), as ``nn.Module.train()``.
+
+        Only dropout acts differently. :meth:`forward` and the training methods follow the mode;
+        :meth:`predict_logits`, the predictions and :meth:`fit`'s validation always evaluate.
+        """
+        self.net.train(mode)
+
     # ----- forward, loss, backward --------------------------------------------------------------
     def forward(self, X: ArrayLike) -> FloatArray:
-        """``X: (N, d_in)`` -> logits ``(N, d_out)``; caches activations for :meth:`backward`."""
+        """``X: (N, d_in)`` -> logits ``(N, d_out)`` in the current mode; caches activations for :meth:`backward`."""
         return self._forward(check_features(X, self.layer_sizes[0], self.dtype))
 
     def _forward(self, X: FloatArray) -> FloatArray:
         return self.net.forward(X)
 
+    def predict_logits(self, X: ArrayLike) -> FloatArray:
+        """``X: (N, d_in)`` -> logits ``(N, d_out)`` in evaluation mode (no dropout); the mode is restored."""
+        return self._eval_logits(check_features(X, self.layer_sizes[0], self.dtype))
+
+    @contextmanager
+    def _evaluating(self) -> Iterator[None]:
+        """Evaluation mode inside the ``with`` block, the mode from before after it."""
+        mode = self.net.training
+        self.net.train(False)
+        try:
+            yield
+        finally:
+            self.net.train(mode)
+
+    def _eval_logits(self, X: FloatArray) -> FloatArray:
+        with self._evaluating():
+            return self.net.forward(X)
+
+    def hidden_activations(self, X: ArrayLike) -> list[FloatArray]:
+        """Every hidden layer's output after its activation, in evaluation mode: ``[(N, d1), (N, d2), ...]``
+        for ``X: (N, d_in)`` (empty without hidden layers); what the next Dense layer sees."""
+        out = check_features(X, self.layer_sizes[0], self.dtype)
+        outputs = []
+        with self._evaluating():
+            for layer in self.layers:
+                out = layer.forward(out)
+                if isinstance(layer, tuple(_ACTIVATIONS.values())):
+                    outputs.append(out)
+        return outputs
+
+    def penalty(self) -> float:
+        """``l1 * sum |W| + l2 * sum W**2 / 2`` over the weight matrices ``W1, W2, ...`` (not the biases)."""
+        total = 0.0
+        for layer in self.dense_layers:
+            W = layer.params["W"]
+            if self.l1:
+                total += self.l1 * float(np.abs(W).sum())
+            if self.l2:
+                total += self.l2 * 0.5 * float((W * W).sum())
+        return total
+
     def loss(self, logits: FloatArray, y: ArrayLike) -> tuple[float, FloatArray]:
-        """Mean loss of ``logits: (N, d_out)`` against targets ``y``, and ``dlogits: (N, d_out)``.
+        """The objective, :meth:`data_loss` + :meth:`penalty`, and ``dlogits: (N, d_out)``.
+
+        ``dlogits`` is the data loss's alone: the penalty does not depend on the logits, and
+        :meth:`backward` adds its gradient to the weights'. ``y`` as in :meth:`data_loss`.
+        """
+        data, dlogits = self.data_loss(logits, y)
+        return data + self.penalty(), dlogits
+
+    def data_loss(self, logits: FloatArray, y: ArrayLike) -> tuple[float, FloatArray]:
+        """Mean loss of ``logits: (N, d_out)`` against targets ``y`` (no penalty), and ``dlogits: (N, d_out)``.
 
         ``y``: class ids ``(N,)`` or one-hot ``(N, K)`` for softmax; 0/1 ``(N,)`` or ``(N, d_out)`` for
         sigmoid; ``(N, d_out)`` (or ``(N,)`` when ``d_out == 1``) for linear.
@@ -146,16 +271,26 @@ class MLP:
         return mse_loss(logits, target)
 
     def backward(self, dlogits: FloatArray) -> None:
-        """Backpropagate ``dlogits: (N, d_out)`` through every layer, filling :attr:`grads`."""
+        """Backpropagate ``dlogits: (N, d_out)`` through every layer, filling :attr:`grads`; each ``dW``
+        also gets the penalty's gradient ``l1 * sign(W) + l2 * W`` (``(d_in, d_out)`` like ``W``)."""
         self.net.backward_params(dlogits)  # the gradient w.r.t. the input X is never needed
+        if self.l1 or self.l2:
+            for layer in self.dense_layers:
+                W, dW = layer.params["W"], layer.grads["W"]
+                if self.l1:
+                    dW += self.l1 * np.sign(W)
+                if self.l2:
+                    dW += self.l2 * W
 
     def train_step(
         self, X: ArrayLike, y: ArrayLike, optimizer: Optimizer, clip_norm: float | None = None
     ) -> tuple[float, FloatArray]:
-        """One step of gradient descent on the batch ``(X, y)``; returns ``(loss, logits)``."""
+        """One step of gradient descent on the batch ``(X, y)``; returns ``(objective, logits)``, the
+        objective (:meth:`loss`) before the update and the logits ``(N, d_out)`` in the current mode."""
         X_arr = check_features(X, self.layer_sizes[0], self.dtype)
         logits = self._forward(X_arr)
-        loss, dlogits = self._loss(logits, self._targets(y, X_arr.shape[0]))
+        data, dlogits = self._loss(logits, self._targets(y, X_arr.shape[0]))
+        loss = data + self.penalty()  # before the update changes the weights
         self._update(dlogits, optimizer, clip_norm)
         return loss, logits
 
@@ -168,8 +303,9 @@ class MLP:
 
     # ----- predictions --------------------------------------------------------------------------
     def predict_proba(self, X: ArrayLike) -> FloatArray:
-        """Probabilities: ``(N, K)`` rows summing to 1 (softmax) or ``(N, d_out)`` in [0, 1] (sigmoid)."""
-        logits = self.forward(X)
+        """Probabilities: ``(N, K)`` rows summing to 1 (softmax) or ``(N, d_out)`` in [0, 1] (sigmoid);
+        ``X: (N, d_in)``, in evaluation mode."""
+        logits = self.predict_logits(X)
         if self.output == "softmax":
             return softmax(logits, axis=1)
         if self.output == "sigmoid":
@@ -177,10 +313,11 @@ class MLP:
         raise ValueError("predict_proba needs a classifier (output 'softmax' or 'sigmoid'); use predict")
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Class ids ``(N,)`` (softmax), 0/1 labels ``(N,)`` or ``(N, d_out)`` (sigmoid), values (linear)."""
+        """Class ids ``(N,)`` (softmax), 0/1 labels ``(N,)`` or ``(N, d_out)`` (sigmoid), values ``(N, d_out)``
+        (linear); ``X: (N, d_in)``, in evaluation mode."""
         if self.output == "linear":
-            return self.forward(X)
-        return self._labels(self.forward(X))
+            return self.predict_logits(X)
+        return self._labels(self.predict_logits(X))
 
     def _labels(self, logits: FloatArray) -> IntArray:
         if self.output == "softmax":
@@ -215,7 +352,8 @@ class MLP:
     ) -> History:
         """Train with mini-batches; return the per-epoch :class:`~backproplab.fit.History`.
 
-        ``X: (N, d_in)``; ``y`` as in :meth:`loss`. ``optimizer`` defaults to ``Adam(1e-3)``;
+        ``X: (N, d_in)``; ``y`` as in :meth:`loss`. The losses are objectives (data loss + :meth:`penalty`),
+        as Keras reports them; validation runs in evaluation mode. ``optimizer`` defaults to ``Adam(1e-3)``;
         ``batch_size=None`` means the whole set per step. ``clip_norm`` clips the global gradient
         norm. ``validation=(X_val, y_val)`` adds their loss (and accuracy) to the history after each
         epoch; ``schedule`` (from :mod:`backproplab.schedules`) sets the learning rate before each step.
@@ -238,7 +376,8 @@ class MLP:
 
         def step(xb: FloatArray, yb: np.ndarray) -> tuple[float, int]:
             logits = self._forward(xb)
-            loss, dlogits = self._loss(logits, yb)
+            data, dlogits = self._loss(logits, yb)
+            loss = data + self.penalty()
             if np.isfinite(loss):  # a non-finite loss stops the loop, which restores finite parameters
                 self._update(dlogits, opt, clip_norm)
             return loss, self._correct(logits, yb) if classifier else 0
@@ -263,15 +402,15 @@ class MLP:
             progress.close()
 
     def _validator(self, X: ArrayLike, y: ArrayLike) -> Callable[[], tuple[float, float | None]]:
-        """Scores the model on ``(X, y)``, checked once here: ``(mean loss, accuracy or None)``."""
+        """Scores the model on ``(X, y)``, checked once here, in evaluation mode: ``(objective, accuracy or None)``."""
         X_arr = check_features(X, self.layer_sizes[0], self.dtype, "validation X")
         y_arr = self._targets(y, X_arr.shape[0])
 
         def score() -> tuple[float, float | None]:
-            logits = self._forward(X_arr)
+            logits = self._eval_logits(X_arr)
             loss, _ = self._loss(logits, y_arr)
             accuracy = self._correct(logits, y_arr) / len(X_arr) if self.output != "linear" else None
-            return loss, accuracy
+            return loss + self.penalty(), accuracy
 
         return score
 
@@ -327,6 +466,10 @@ class MLP:
             "hidden_activation": self.hidden_activation,
             "output": self.output,
             "dtype": np.dtype(self.dtype).name,
+            "features": None if self.features is None else list(self.features),
+            "l1": self.l1,
+            "l2": self.l2,
+            "dropout": self.dropout,
         }
         save_npz(path, meta, named)
 
@@ -339,7 +482,11 @@ class MLP:
         """
         meta, arrays = load_npz(path, _FORMAT)
         check_meta(str(path), meta, _META_RULES)
-        expected = _param_shapes(meta["layer_sizes"])
+        options = dict(_V1_OPTIONS)  # a version-1 file has none of the options
+        if meta["version"] >= 2:
+            check_meta(str(path), meta, _META_RULES_V2)
+            options = {key: meta[key] for key in _V1_OPTIONS}
+        expected = _param_shapes(_widths(meta["layer_sizes"], options["features"]))
         if sorted(arrays) != sorted(expected):
             raise ValueError(f"{path}: expected arrays {sorted(expected)}, found {sorted(arrays)}")
         dtype = np.dtype(meta["dtype"]).type
@@ -349,7 +496,7 @@ class MLP:
                 raise ValueError(f"{path}: {name} should be a float array of shape {shape}, got {a.dtype} {a.shape}")
             check_weights(f"{path}: {name}", a, dtype)
         try:
-            net = cls(meta["layer_sizes"], meta["hidden_activation"], meta["output"], dtype=dtype)
+            net = cls(meta["layer_sizes"], meta["hidden_activation"], meta["output"], dtype=dtype, **options)
         except (TypeError, ValueError) as e:
             raise ValueError(f"{path}: invalid architecture in file ({e!r})") from e
         for name, p in net.named_params():
@@ -357,10 +504,15 @@ class MLP:
         return net
 
 
-def _param_shapes(layer_sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:
+def _widths(layer_sizes: Sequence[int], features: Sequence[str] | None) -> list[int]:
+    """The Dense layers' widths ``[d0, d1, ...]``: ``layer_sizes`` with ``d0 = len(features)`` when set."""
+    return [len(features) if features is not None else layer_sizes[0], *layer_sizes[1:]]
+
+
+def _param_shapes(widths: Sequence[int]) -> dict[str, tuple[int, ...]]:
     """``{"W1": (d0, d1), "b1": (d1,), "W2": (d1, d2), ...}``: what :meth:`MLP.named_params` holds."""
     shapes: dict[str, tuple[int, ...]] = {}
-    for i, (d_in, d_out) in enumerate(pairwise(layer_sizes), 1):
+    for i, (d_in, d_out) in enumerate(pairwise(widths), 1):
         shapes[f"W{i}"], shapes[f"b{i}"] = (d_in, d_out), (d_out,)
     return shapes
 
@@ -373,10 +525,33 @@ def _sane_sizes(value: object) -> bool:
     )
 
 
+def _rate(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+
+
+def _feature_names(value: object) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        return False
+    try:
+        check_feature_names(value)
+    except ValueError:
+        return False
+    return True
+
+
 _META_RULES: MetaRules = {
-    "version": (lambda v: type(v) is int and v == _VERSION, str(_VERSION)),
+    "version": (lambda v: type(v) is int and v in (1, _VERSION), f"1 or {_VERSION}"),
     "layer_sizes": (_sane_sizes, f"a list of 2 to {_MAX_LAYERS} ints, each 1 to {_MAX_UNITS}"),
     "dtype": (lambda v: v in ("float32", "float64"), "'float32' or 'float64'"),
     "hidden_activation": (lambda v: isinstance(v, str) and v in _ACTIVATIONS, f"one of {sorted(_ACTIVATIONS)}"),
     "output": (lambda v: v in get_args(Output), f"one of {list(get_args(Output))}"),
 }
+_META_RULES_V2: MetaRules = {  # the options version 2 added; a version-1 file has the defaults below
+    "features": (_feature_names, f"null or a list of distinct names from {list(FEATURES)}"),
+    "l1": (_rate, "a finite number >= 0"),
+    "l2": (_rate, "a finite number >= 0"),
+    "dropout": (lambda v: _rate(v) and v < 1, "a number in [0, 1)"),
+}
+_V1_OPTIONS: dict[str, Any] = {"features": None, "l1": 0.0, "l2": 0.0, "dropout": 0.0}

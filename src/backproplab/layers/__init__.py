@@ -19,9 +19,11 @@ from backproplab.layers.batchnorm import (
 from backproplab.layers.conv import AvgPool2d, Conv2d, Flatten, GlobalAvgPool2d, MaxPool2d
 from backproplab.layers.dense import Dense, dense_forward
 from backproplab.layers.dropout import Dropout, dropout_backward, dropout_forward
+from backproplab.layers.features import FEATURES, FeatureMap, check_feature_names, feature_map
 from backproplab.layers.sequential import Sequential
 
 __all__ = [
+    "FEATURES",
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
@@ -29,6 +31,7 @@ __all__ = [
     "Conv2d",
     "Dense",
     "Dropout",
+    "FeatureMap",
     "Flatten",
     "GlobalAvgPool2d",
     "Init",
@@ -43,9 +46,11 @@ __all__ = [
     "batchnorm_eval",
     "batchnorm_eval_backward",
     "batchnorm_forward",
+    "check_feature_names",
     "dense_forward",
     "dropout_backward",
     "dropout_forward",
+    "feature_map",
     "init_weight",
     "update_running_stats",
 ]
