@@ -49,7 +49,13 @@ def test_every_dataset_has_n_points_split_into_train_and_test(name: str) -> None
     assert data.X_test.shape == (50, 2)
     assert data.y_train.shape == (200,)
     assert data.X.shape == (250, 2)
+    if name in datasets.REGRESSION:  # values, not classes
+        assert data.regression
+        assert data.n_classes == 0
+        assert data.y.dtype == np.float64
+        return
     expected = datasets.DATASETS[name] or 4
+    assert not data.regression
     assert data.n_classes == expected
     assert set(np.unique(data.y).tolist()) == set(range(expected))
 

@@ -1,8 +1,10 @@
 """The decision boundary and the hidden units, as arrays on a grid and as PNG pictures.
 
 The grid is ``res x res`` points over the data's extent; the model's class probabilities there
-form a heat map ``(res, res, K)``. Pictures are drawn with matplotlib's Agg canvas on a
-``Figure`` of their own (never pyplot's global state, which threads of a server would share).
+form a heat map ``(res, res, K)``, its predicted values (regression) a map ``(res, res)`` on
+TensorFlow Playground's orange-white-blue scale. The live pictures are drawn with NumPy and Pillow;
+the others with matplotlib's Agg canvas on a ``Figure`` of their own (never pyplot's global state,
+which threads of a server would share).
 """
 
 import io
@@ -16,7 +18,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from backproplab._typing import FloatArray, IntArray
-from backproplab.layers import Dense
+from backproplab.layers import feature_map
 from backproplab.neural_network import MLP
 from backproplab.playground.datasets import Data
 
@@ -35,6 +37,9 @@ COLOURS = np.array(
         [0.50, 0.50, 0.50],
     ]
 )
+# TensorFlow Playground's diverging scale for values: orange at -1, white at 0, blue at +1
+NEGATIVE = np.array([0xF5, 0x93, 0x22], dtype=np.float64)
+POSITIVE = np.array([0x08, 0x77, 0xBD], dtype=np.float64)
 
 
 def extent_of(X: FloatArray, margin: float = 0.25) -> Extent:
@@ -104,31 +109,71 @@ def _stamp(img: UInt8Array, rows: IntArray, cols: IntArray, radius: int, colours
                 img[np.clip(rows + dr, 0, h - 1), np.clip(cols + dc, 0, w - 1)] = colours
 
 
+def _picture_with_points(
+    heat: UInt8Array, extent: Extent, data: Data, size: int, fill: Callable[[np.ndarray], UInt8Array]
+) -> UInt8Array:
+    """``heat: (res, res, 3)`` uint8 (row 0 at the bottom) scaled to ``(size, size, 3)``, with the
+    training points (dark edges) and the test points (white edges) filled ``fill(y): (n, 3)`` on top."""
+    img = np.array(Image.fromarray(heat[::-1]).resize((size, size), Image.Resampling.BILINEAR))  # row 0 at the top
+    for X, y, edge in ((data.X_train, data.y_train, 30), (data.X_test, data.y_test, 255)):
+        cols = np.round((X[:, 0] - extent[0]) / (extent[1] - extent[0]) * (size - 1)).astype(np.int64)
+        rows = np.round((extent[3] - X[:, 1]) / (extent[3] - extent[2]) * (size - 1)).astype(np.int64)
+        _stamp(img, rows, cols, 4, np.full((y.size, 3), edge, dtype=np.uint8))
+        _stamp(img, rows, cols, 3, fill(y))
+    out: UInt8Array = img
+    return out
+
+
 def boundary_image(proba: FloatArray, extent: Extent, data: Data, size: int = 420) -> UInt8Array:
     """The live picture: the heat map of ``proba: (res, res, K)`` scaled to ``(size, size, 3)`` uint8,
     training points with dark edges, test points with white edges. Drawn with NumPy and Pillow in a
     few milliseconds (matplotlib's :func:`render_boundary` takes a few hundred), so it can follow
     training frame by frame."""
-    heat = Image.fromarray((255 * heat_map(proba)[::-1]).round().astype(np.uint8))  # row 0 at the top
-    img = np.array(heat.resize((size, size), Image.Resampling.BILINEAR))
-    for X, y, edge in ((data.X_train, data.y_train, 30), (data.X_test, data.y_test, 255)):
-        cols = np.round((X[:, 0] - extent[0]) / (extent[1] - extent[0]) * (size - 1)).astype(np.int64)
-        rows = np.round((extent[3] - X[:, 1]) / (extent[3] - extent[2]) * (size - 1)).astype(np.int64)
-        _stamp(img, rows, cols, 4, np.full((y.size, 3), edge, dtype=np.uint8))
-        _stamp(img, rows, cols, 3, (255 * COLOURS[y]).round().astype(np.uint8))
-    out: UInt8Array = img
+    heat = (255 * heat_map(proba)).round().astype(np.uint8)
+    return _picture_with_points(heat, extent, data, size, lambda y: (255 * COLOURS[y]).round().astype(np.uint8))
+
+
+def value_colours(values: FloatArray, scale: float = 1.0) -> UInt8Array:
+    """``values: (...)`` -> RGB ``(..., 3)`` uint8 on TensorFlow Playground's diverging scale: orange
+    (``#f59322``) at ``-scale``, white at 0, blue (``#0877bd``) at ``+scale``, clipped beyond; a
+    non-finite value (a diverged network's NaN) is white."""
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0, got {scale}")
+    t = np.clip(np.where(np.isfinite(values), values, 0.0) / scale, -1.0, 1.0)[..., None]  # (..., 1)
+    end = np.where(t < 0, NEGATIVE, POSITIVE)  # (..., 3): the colour this side of 0 fades towards
+    rgb = 255.0 + np.abs(t) * (end - 255.0)
+    out: UInt8Array = rgb.round().astype(np.uint8)
     return out
 
 
+def value_image(values: FloatArray, extent: Extent, data: Data, size: int = 420) -> UInt8Array:
+    """The live picture of a regression: predicted ``values: (res, res)`` (row 0 the bottom of the
+    picture, as :func:`boundary_grid` lays it out) scaled to ``(size, size, 3)`` uint8 and coloured by
+    :func:`value_colours` on ``[-1, 1]``, with the points filled by their target value on the same
+    scale (training points with dark edges, test points with white edges). NumPy and Pillow, a few ms."""
+    if values.ndim != 2 or values.shape[0] != values.shape[1]:
+        raise ValueError(f"values must be a (res, res) grid, got shape {values.shape}")
+    return _picture_with_points(value_colours(values), extent, data, size, value_colours)
+
+
+def network_on_grid(net: MLP, extent: Extent, res: int = 40) -> tuple[FloatArray, list[FloatArray], FloatArray]:
+    """``net`` in evaluation mode (dropout off, its mode restored) over the grid: ``(inputs, hidden, logits)``.
+
+    ``inputs: (k, res, res)``: what the first Dense layer reads, ``net.features`` (a first
+    :class:`~backproplab.layers.FeatureMap`) or else ``x1, x2`` (``k = 2``); ``hidden``: each hidden
+    layer's activations ``(units, res, res)``, after the activation and before any dropout;
+    ``logits: (d_out, res, res)``. Row 0 of every map is the bottom of the picture."""
+    grid = grid_points(extent, res)  # (res * res, 2)
+    inputs = grid if net.features is None else feature_map(grid, net.features)  # (res * res, k)
+    hidden = [a.T.reshape(-1, res, res) for a in net.hidden_activations(grid)]
+    logits = net.predict_logits(grid)  # (res * res, d_out)
+    return inputs.T.reshape(-1, res, res), hidden, logits.T.reshape(-1, res, res)
+
+
 def hidden_maps(net: MLP, extent: Extent, res: int = 40) -> list[FloatArray]:
-    """Every hidden unit's activation on the grid, one array ``(units, res, res)`` per hidden layer."""
-    out = grid_points(extent, res)
-    maps = []
-    for layer in net.layers[:-1]:  # the last layer is the output's Dense
-        out = layer.forward(out)
-        if not isinstance(layer, Dense):  # after each activation: what the next layer sees
-            maps.append(out.T.reshape(-1, res, res))
-    return maps
+    """Every hidden unit's activation on the grid, one array ``(units, res, res)`` per hidden layer,
+    computed at inference (dropout off): :func:`network_on_grid`'s hidden maps."""
+    return network_on_grid(net, extent, res)[1]
 
 
 def hidden_maps_mosaic(maps: FloatArray, max_units: int = 16, cols: int = 8, scale: int = 2) -> UInt8Array:

@@ -1,8 +1,10 @@
 """The playground's data: seeded toy sets split into train and test, CSV upload and download.
 
-Every set is 2-D so its decision boundary can be drawn: ``X: (n, 2)`` float64, ``y: (n,)`` int64
-class ids ``0 .. n_classes - 1``. The generators are :mod:`backproplab.data.toy`'s; this module only
-chooses their arguments, splits the points, and reads and writes the ``x1,x2,label`` CSV format.
+Every set is 2-D so its decision boundary can be drawn: ``X: (n, 2)`` float64 and ``y: (n,)``, either
+int64 class ids ``0 .. n_classes - 1`` or, for the regression sets (:data:`REGRESSION`, ``n_classes``
+0), float64 values. The classification generators are :mod:`backproplab.data.toy`'s; the regression
+sets are TensorFlow Playground's (its ``dataset.ts``). This module chooses the generators' arguments,
+splits the points, and reads and writes the ``x1,x2,label`` (or ``x1,x2,value``) CSV format.
 """
 
 import io
@@ -22,7 +24,9 @@ MAX_CLASSES = 8
 MAX_TEST_FRACTION = 0.5
 MAX_CSV_BYTES = 1_000_000
 
-# name -> how many classes it has (None: the user chooses, 3 or more)
+Targets = FloatArray | IntArray  # class ids (int64) or regression values (float64)
+
+# name -> how many classes it has (None: the user chooses, 3 or more; 0: a regression set)
 DATASETS: dict[str, int | None] = {
     "xor": 2,
     "circles": 2,
@@ -31,7 +35,20 @@ DATASETS: dict[str, int | None] = {
     "blobs": 2,
     "multiclass spirals": None,
     "multiclass blobs": None,
+    "plane": 0,
+    "gaussians": 0,
 }
+REGRESSION = frozenset(name for name, k in DATASETS.items() if k == 0)  # sets with values, not classes
+REGRESSION_RADIUS = 6.0  # the regression sets' points lie in [-6, 6]^2, as in TensorFlow Playground
+# the regression set "gaussians": (x1, x2, sign) of each centre
+GAUSSIANS = (
+    (-4.0, 2.5, 1.0),
+    (0.0, 2.5, -1.0),
+    (4.0, 2.5, 1.0),
+    (-4.0, -2.5, -1.0),
+    (0.0, -2.5, 1.0),
+    (4.0, -2.5, -1.0),
+)
 
 
 @dataclass(frozen=True)
@@ -62,14 +79,20 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class Data:
-    """Points split into a training and a test set: ``X_*: (n_*, 2)`` float64, ``y_*: (n_*,)`` int64."""
+    """Points split into a training and a test set: ``X_*: (n_*, 2)`` float64, ``y_*: (n_*,)`` int64
+    class ids, or float64 values when the set is a regression set (``n_classes == 0``)."""
 
     X_train: FloatArray
-    y_train: IntArray
+    y_train: Targets
     X_test: FloatArray
-    y_test: IntArray
+    y_test: Targets
     n_classes: int
     name: str
+
+    @property
+    def regression(self) -> bool:
+        """True for values to fit (``n_classes == 0``), False for classes."""
+        return self.n_classes == 0
 
     @property
     def X(self) -> FloatArray:
@@ -77,8 +100,8 @@ class Data:
         return np.vstack([self.X_train, self.X_test])
 
     @property
-    def y(self) -> IntArray:
-        """All labels, training first: ``(n_train + n_test,)``."""
+    def y(self) -> Targets:
+        """All labels (or values), training first: ``(n_train + n_test,)``."""
         return np.concatenate([self.y_train, self.y_test])
 
 
@@ -92,10 +115,44 @@ def _xor_clusters(n: int, noise: float, seed: int) -> toy.Dataset:
     return X[order], labels[which][order]
 
 
-def generate(spec: DataSpec) -> toy.Dataset:
-    """All ``spec.n`` points of the dataset: ``X: (n, 2)``, ``y: (n,)`` (before the split)."""
+def plane_value(X: FloatArray) -> FloatArray:
+    """TensorFlow Playground's "plane": ``(x1 + x2) / 10`` at each point of ``X: (n, 2)`` -> ``(n,)``.
+
+    The linear map of ``[-10, 10]`` onto ``[-1, 1]``, not clipped: as there, the corners of
+    ``[-6, 6]^2`` reach ``±1.2``."""
+    value: FloatArray = (X[:, 0] + X[:, 1]) / 10.0
+    return value
+
+
+def gaussians_value(X: FloatArray) -> FloatArray:
+    """TensorFlow Playground's "gaussians" at each point of ``X: (n, 2)`` -> ``(n,)`` in ``[-1, 1]``.
+
+    Each centre of :data:`GAUSSIANS` gives ``sign * clip(1 - distance / 2, 0, 1)``; the value is the
+    one of largest absolute value (the first centre's on a tie)."""
+    centres = np.array([c[:2] for c in GAUSSIANS])  # (6, 2)
+    signs = np.array([c[2] for c in GAUSSIANS])  # (6,)
+    dist = np.linalg.norm(X[:, None, :] - centres[None, :, :], axis=2)  # (n, 6)
+    each = signs * np.clip(1.0 - dist / 2.0, 0.0, 1.0)  # (n, 6)
+    value: FloatArray = each[np.arange(X.shape[0]), np.abs(each).argmax(axis=1)]
+    return value
+
+
+def _regression(name: str, n: int, noise: float, seed: int) -> tuple[FloatArray, FloatArray]:
+    """TensorFlow Playground's ``regressPlane`` / ``regressGaussian``: ``n`` points uniform in
+    ``[-6, 6]^2``, each valued at the point shifted by ``uniform(-6, 6) * noise`` in each coordinate."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-REGRESSION_RADIUS, REGRESSION_RADIUS, size=(n, 2))
+    shifted = X + noise * rng.uniform(-REGRESSION_RADIUS, REGRESSION_RADIUS, size=(n, 2))
+    return X, plane_value(shifted) if name == "plane" else gaussians_value(shifted)
+
+
+def generate(spec: DataSpec) -> tuple[FloatArray, Targets]:
+    """All ``spec.n`` points of the dataset: ``X: (n, 2)``, ``y: (n,)`` (before the split); ``y`` is
+    float64 values for a set of :data:`REGRESSION`, else int64 class ids."""
     spec.validate()
     n, noise, seed = spec.n, spec.noise, spec.seed
+    if spec.name in REGRESSION:
+        return _regression(spec.name, n, noise, seed)
     if spec.name == "xor":
         return _xor_clusters(n, noise, seed)
     if spec.name == "circles":
@@ -111,15 +168,18 @@ def generate(spec: DataSpec) -> toy.Dataset:
     return toy.blobs(n, centers=spec.classes, std=0.4 + noise, seed=seed)
 
 
-def split(X: FloatArray, y: IntArray, test_fraction: float, seed: int, name: str) -> Data:
-    """Shuffle ``X: (n, 2)``, ``y: (n,)`` with ``seed`` and hold out ``round(test_fraction * n)`` points."""
+def split(X: FloatArray, y: Targets, test_fraction: float, seed: int, name: str) -> Data:
+    """Shuffle ``X: (n, 2)``, ``y: (n,)`` with ``seed`` and hold out ``round(test_fraction * n)`` points.
+
+    Float ``y`` are regression values (``n_classes`` 0); integer ``y`` are class ids ``0 .. K-1``."""
     if not 0 <= test_fraction <= MAX_TEST_FRACTION:
         raise ValueError(f"test_fraction must lie in [0, {MAX_TEST_FRACTION}], got {test_fraction}")
     n = X.shape[0]
     order = np.random.default_rng([seed, 1]).permutation(n)  # a stream apart from the points' own
     n_test = round(test_fraction * n)
     train, test = order[n_test:], order[:n_test]
-    return Data(X[train], y[train], X[test], y[test], int(y.max()) + 1, name)
+    n_classes = 0 if y.dtype.kind == "f" else int(y.max()) + 1
+    return Data(X[train], y[train], X[test], y[test], n_classes, name)
 
 
 def make_data(spec: DataSpec) -> Data:
@@ -192,10 +252,14 @@ def parse_csv(content: bytes, test_fraction: float = 0.2, seed: int = 0, name: s
     return split(X, y, test_fraction, seed, name)
 
 
-def to_csv(X: FloatArray, y: IntArray) -> bytes:
-    """``X: (n, 2)``, ``y: (n,)`` as ``x1,x2,label`` CSV bytes with a header; :func:`parse_csv` reads it back."""
+def to_csv(X: FloatArray, y: Targets) -> bytes:
+    """``X: (n, 2)``, ``y: (n,)`` as CSV bytes with a header: ``x1,x2,label`` for integer class ids
+    (:func:`parse_csv` reads it back), ``x1,x2,value`` for float regression values."""
     if X.ndim != 2 or X.shape[1] != 2 or y.shape != (X.shape[0],):
         raise ValueError(f"expected X (n, 2) and y (n,), got X {X.shape} and y {y.shape}")
     rows = zip(X[:, 0].tolist(), X[:, 1].tolist(), y.tolist(), strict=True)
-    lines = ["x1,x2,label"] + [f"{a!r},{b!r},{int(c)}" for a, b, c in rows]
+    if y.dtype.kind == "f":
+        lines = ["x1,x2,value"] + [f"{a!r},{b!r},{c!r}" for a, b, c in rows]
+    else:
+        lines = ["x1,x2,label"] + [f"{a!r},{b!r},{int(c)}" for a, b, c in rows]
     return ("\n".join(lines) + "\n").encode()

@@ -1,8 +1,9 @@
 """The training state machine behind the playground: start, pause, one step, reset.
 
 A :class:`Session` owns the data, the settings, one engine and everything shown about the run:
-the loss of every step, the train/test loss and accuracy at every evaluation, the last gradient
-norms. It never touches a UI; the Streamlit page keeps one per browser session and calls it.
+the objective of every step, the train/test data loss and accuracy and the penalty at every
+evaluation, the last gradient norms. It never touches a UI; the Streamlit page keeps one per
+browser session and calls it.
 """
 
 import math
@@ -15,7 +16,7 @@ import numpy as np
 
 from backproplab._typing import FloatArray, IntArray
 from backproplab.gradcheck import ParamCheck, check_mlp_gradients
-from backproplab.losses import sigmoid_binary_cross_entropy, softmax_cross_entropy
+from backproplab.losses import mse_loss, sigmoid_binary_cross_entropy, softmax_cross_entropy
 from backproplab.neural_network import MLP
 from backproplab.playground.config import EngineName, OutputName, TrainConfig
 from backproplab.playground.datasets import Data
@@ -29,23 +30,30 @@ GRADCHECK_POINTS = 16  # the gradient check's batch: 4 forwards per parameter, s
 
 @dataclass(frozen=True)
 class Metrics:
-    """Loss and accuracy on the whole training set and test set (None without a test set) after ``step`` steps."""
+    """The data loss (no penalty: the train/test gap shows overfitting) and accuracy on the whole training
+    set and test set (test ones None without a test set; accuracies None for regression, whose loss is the
+    mean squared error) after ``step`` steps, and the weights' ``penalty`` then (0 without regularization)."""
 
     step: int
     epoch: int
     train_loss: float
-    train_acc: float
+    train_acc: float | None
     test_loss: float | None
     test_acc: float | None
+    penalty: float = 0.0
 
 
-def loss_and_accuracy(logits: FloatArray, y: IntArray, output: OutputName) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``logits`` (``(N, K)`` for a softmax output, ``(N, 1)`` for a
-    sigmoid one) for labels ``y: (N,)``.
+def loss_and_accuracy(logits: FloatArray, y: IntArray | FloatArray, output: OutputName) -> tuple[float, float | None]:
+    """Mean data loss of ``logits`` (``(N, K)`` for a softmax output, ``(N, 1)`` for a sigmoid or linear one)
+    for targets ``y: (N,)`` (class ids, or values for linear), and the accuracy (None for linear).
 
-    From the logits, with the same fused losses training uses: a loss rebuilt from probabilities clips
-    them at 1e-15 and never exceeds -log(1e-15) = 34.5, which would hide a diverging run.
+    Cross-entropy from the logits, with the same fused losses training uses (a loss rebuilt from
+    probabilities clips them at 1e-15 and never exceeds -log(1e-15) = 34.5, which would hide a diverging
+    run); the mean squared error for a linear output.
     """
+    if output == "linear":
+        loss, _ = mse_loss(logits[:, 0], y)
+        return loss, None
     if output == "softmax":
         loss, _ = softmax_cross_entropy(logits, y)
         predicted = logits.argmax(axis=1)
@@ -104,13 +112,17 @@ class Session:
         self.advance(1)
 
     def retune(self, config: TrainConfig) -> None:
-        """Take ``config``'s learning rate, batch size and clipping from the next step on, keeping the
-        weights, the optimizer's state and the history; any other difference raises ``ValueError``."""
+        """Take ``config``'s learning rate, batch size, clipping and regularization rate from the next step
+        on, keeping the weights, the optimizer's state and the history; any other difference raises
+        ``ValueError``."""
         config.validate(self.data.n_classes)
         if _structure(config) != _structure(self.config):
-            raise ValueError("only the learning rate, batch size and clipping change during a run; reset for others")
+            raise ValueError(
+                "only the learning rate, batch size and clipping (and the regularization rate) change "
+                "during a run; reset for others"
+            )
         self.config = config
-        self.engine.retune(config.lr, config.clip)
+        self.engine.retune(config.lr, config.clip, config.reg_rate)
         self.retunes.append((self.steps, config))
 
     # ----- training -----------------------------------------------------------------------------
@@ -127,7 +139,8 @@ class Session:
         return np.sort(rows)  # the same batch, read front to back (faster to gather)
 
     def step(self) -> StepResult:
-        """One mini-batch step; a non-finite loss stops the run and says why in :attr:`stopped`."""
+        """One mini-batch step (its loss is the objective: data loss + penalty); a non-finite loss stops
+        the run and says why in :attr:`stopped`."""
         rows = self._next_batch()
         # a diverging run overflows on its way to inf; the loss check below reports it instead
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -163,22 +176,30 @@ class Session:
 
     # ----- what the page shows ------------------------------------------------------------------
     def evaluate(self) -> Metrics:
-        """Loss and accuracy of the current weights on the whole training and test sets."""
+        """Data loss and accuracy of the current weights on the whole training and test sets (in
+        evaluation mode: no dropout), and their penalty."""
         d = self.data
         out = self.config.output
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            train = loss_and_accuracy(self.engine.logits(d.X_train), d.y_train, out)
+            train_loss, train_acc = loss_and_accuracy(self.engine.logits(d.X_train), d.y_train, out)
             test = loss_and_accuracy(self.engine.logits(d.X_test), d.y_test, out) if d.y_test.size else None
-        return Metrics(self.steps, self.epoch, *train, *(test if test else (None, None)))
+            penalty = self.engine.penalty()
+        test_loss, test_acc = test if test is not None else (None, None)
+        return Metrics(self.steps, self.epoch, train_loss, train_acc, test_loss, test_acc, penalty)
 
     def mlp(self) -> MLP:
-        """The current weights as a float64 backproplab :class:`MLP` (whichever engine trains)."""
+        """The current weights as a float64 backproplab :class:`MLP` with the run's features, penalty and
+        dropout (whichever engine trains), in training mode as a new network starts."""
         return mlp_with_weights(self.config, self.data.n_classes, self.engine.weights())
 
     def gradient_check(self) -> list[ParamCheck]:
-        """Backprop against finite differences for the current weights, on the first training points."""
+        """Backprop against finite differences of the objective (data loss + penalty) for the current
+        weights, on the first training points, in evaluation mode: a dropout mask drawn anew at every
+        evaluation would make the finite differences meaningless."""
         n = min(GRADCHECK_POINTS, self.data.X_train.shape[0])
-        return check_mlp_gradients(self.mlp(), self.data.X_train[:n], self.data.y_train[:n])
+        net = self.mlp()
+        net.train(False)
+        return check_mlp_gradients(net, self.data.X_train[:n], self.data.y_train[:n])
 
 
 def _drawable(losses: list[float]) -> list[float]:
@@ -246,17 +267,18 @@ def engine_agreement(
 
 
 def _structure(config: TrainConfig) -> TrainConfig:
-    """``config`` without the settings a run may change as it goes (learning rate, batch size, clipping)."""
-    return replace(config, lr=1.0, batch_size=1, clip=None)
+    """``config`` without the settings a run may change as it goes (learning rate, batch size, clipping,
+    regularization rate); features, dropout and the kind of regularization stay."""
+    return replace(config, lr=1.0, batch_size=1, clip=None, reg_rate=0.0)
 
 
 def current_session(store: MutableMapping[Any, Any], data_id: str, data: Data, config: TrainConfig) -> Session:
     """The :class:`Session` kept in ``store`` (a page's ``st.session_state``) if it trains ``config``'s
     network on the data named ``data_id``; otherwise a new one, stored there.
 
-    As in other playgrounds, a new learning rate, batch size or clipping norm applies to the run in
-    progress from its next step; any other setting (data, layers, activation, seed, optimizer,
-    engine) starts over from the initial weights.
+    As in other playgrounds, a new learning rate, batch size, clipping norm or regularization rate
+    applies to the run in progress from its next step; any other setting (data, layers, activation,
+    features, regularization kind, dropout, seed, optimizer, engine) starts over from the initial weights.
     """
     session = store.get("session")
     if not isinstance(session, Session) or store.get("session_id") != (data_id, _structure(config)):
@@ -269,18 +291,24 @@ def current_session(store: MutableMapping[Any, Any], data_id: str, data: Data, c
 
 
 def curves(history: list[Metrics], max_points: int = 400) -> dict[str, list[float]]:
-    """Columns for a chart: ``step``, the train/test losses and accuracies (test ones only with a test
-    set), at most ``max_points`` rows evenly picked from ``history`` (always its first and last).
-    Non-finite losses become NaN, a gap in the line."""
+    """Columns for a chart: ``step``, the train/test data losses and accuracies (test ones only with a
+    test set, accuracies only for a classifier) and ``penalty`` (only when some is not 0), at most
+    ``max_points`` rows evenly picked from ``history`` (always its first and last). Non-finite losses
+    become NaN, a gap in the line."""
     if len(history) > max_points:
         keep = np.unique(np.linspace(0, len(history) - 1, max_points).round().astype(int))
         history = [history[i] for i in keep]
+    classifier = history[0].train_acc is not None
     columns: dict[str, list[float]] = {
         "step": [m.step for m in history],
         "train loss": _drawable([m.train_loss for m in history]),
-        "train accuracy": [m.train_acc for m in history],
     }
+    if classifier:
+        columns["train accuracy"] = [m.train_acc for m in history if m.train_acc is not None]
     if history[0].test_loss is not None:
         columns["test loss"] = _drawable([m.test_loss for m in history if m.test_loss is not None])
-        columns["test accuracy"] = [m.test_acc for m in history if m.test_acc is not None]
+        if classifier:
+            columns["test accuracy"] = [m.test_acc for m in history if m.test_acc is not None]
+    if any(m.penalty for m in history):
+        columns["penalty"] = _drawable([m.penalty for m in history])
     return columns
