@@ -1,9 +1,10 @@
 """Screenshot of the playground after training on spirals (the picture in the README).
 
 Starts ``streamlit run`` on a free loopback port (its log in a temporary file, whose tail an error
-shows if the server does not start), drives Debian's headless Chromium with Playwright: chooses
-spirals (400 points, noise 0.05), hidden layers 16, 16, 16, trains until the training accuracy reaches
-``--accuracy`` (or ``--seconds`` pass), pauses and saves the page.
+shows if the server does not start), drives Debian's headless Chromium with Playwright: opens the
+page with a link holding the experiment (spirals of 400 points, noise 0.05, the features x1, x2,
+sin(x1), sin(x2), hidden layers 16, 16, 16), trains until the training accuracy reaches
+``--accuracy`` (or ``--seconds`` pass), pauses and saves the page down to the network diagram.
 
     python scripts/playground_screenshot.py [--out docs/img/playground_spirals.png]
 """
@@ -22,12 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "interactive_labs" / "m07_deep_learning" / "pytorch_training_playground_app.py"
 
 
-def press(page: Page, key: str, keys: str, times: int) -> None:
-    """Move the slider with widget key ``key`` by pressing ``keys`` ``times`` times."""
-    page.locator(f".st-key-{key} input[type=range]").focus()
-    for _ in range(times):
-        page.keyboard.press(keys)
-    page.wait_for_timeout(800)  # let the rerun finish
+EXPERIMENT = "dataset=spirals&n=400&noise=0.05&features=x1,x2,sin(x1),sin(x2)&hidden=16,16,16&steps=100"
 
 
 def accuracy(page: Page) -> float:
@@ -39,24 +35,15 @@ def capture(url: str, out: Path, seconds: float, target: float) -> float:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 960})
-            page.goto(url)
+            page = browser.new_page(viewport={"width": 1400, "height": 1300})
+            page.goto(f"{url}/?{EXPERIMENT}")
             page.locator(".st-key-boundary img").wait_for(timeout=60_000)
-            page.locator(".st-key-dataset").click()
-            page.get_by_role("option", name="spirals", exact=True).click()
-            page.wait_for_timeout(1500)
-            press(page, "noise", "ArrowLeft", 5)  # 0.10 -> 0.05
-            press(page, "n", "ArrowRight", 25)  # 200 -> 400 points
-            press(page, "steps_per_frame", "End", 1)
-            page.locator(".st-key-hidden input").fill("16, 16, 16")
-            page.keyboard.press("Enter")
-            page.wait_for_timeout(1500)
             page.locator(".st-key-train button").click()
             deadline = time.monotonic() + seconds
             while accuracy(page) < target and time.monotonic() < deadline:
                 page.wait_for_timeout(500)
             page.locator(".st-key-pause button").click()
-            page.wait_for_timeout(1500)
+            page.wait_for_timeout(2000)
             reached = accuracy(page)
             page.locator('[data-testid="stSidebarContent"]').evaluate("element => element.scrollTo(0, 0)")
             page.wait_for_timeout(300)

@@ -1,7 +1,8 @@
 """The Streamlit page, driven headless by ``streamlit.testing.v1.AppTest``.
 
-AppTest runs the whole script once per ``run()``; while training is on, the live fragment runs in
-every one of those runs and advances the session, so a few runs stand for a few frames.
+AppTest runs the whole script once per ``run()``. In a browser the page ends in a loop that streams
+frames until paused; here ``live_frames = 1`` in the session state ends that loop after one frame, so
+while training is on every run advances the session by one frame, and a few runs stand for a few.
 """
 
 import sys
@@ -26,8 +27,10 @@ SEED_APP = ROOT / "interactive_labs" / "m07_deep_learning" / "pytorch_training_p
 TIMEOUT = 60  # seconds per run: the first one imports matplotlib and torch
 
 
-def _page(path: Path = APP) -> AppTest:
+def _page(path: Path = APP, query: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file(str(path), default_timeout=TIMEOUT)
+    at.session_state["live_frames"] = 1
+    at.query_params.update(query or {})
     at.run()
     assert not at.exception
     return at
@@ -141,20 +144,25 @@ def test_a_new_learning_rate_applies_to_the_run_in_progress() -> None:
     assert not at.exception
 
 
-def test_hidden_unit_maps_follow_the_training() -> None:
+def _picture(at: AppTest, caption: str) -> str:
+    """The ``src`` of the picture whose caption contains ``caption`` (the one of the last frame)."""
+    found = [str(i.proto.imgs[0].url) for i in at.get("image") if caption in str(i.proto)]
+    assert found, f"no picture captioned {caption!r}"
+    return found[-1]
+
+
+def test_the_network_diagram_and_the_weights_follow_the_training() -> None:
     at = _page()
-    at.toggle(key="show_maps").set_value(True).run()
-    assert at.selectbox(key="maps_layer").options == ["1", "2"]  # the default network: 8, 8
-    maps = [i for i in at.get("image") if "each unit of hidden layer 1" in str(i.proto)]
-    assert len(maps) == 1
-    before = maps[0].proto.imgs[0].url
+    before = _picture(at, "the network:")
+    assert before.startswith("data:image/png;base64,")
+    assert len(at.dataframe[0].value) == 2 * 8  # layer 1 of the default 2-8-8-1: W1 (2, 8)
+    at.selectbox(key="weights_layer").set_value(3).run()
+    table = at.dataframe[0].value
+    assert list(table["to"]) == ["out"] * 8
+    assert list(table["weight"]) == [float(w) for w in _session(at).engine.weights()[4][:, 0]]
     at.slider(key="steps_per_frame").set_value(50)
     _train(at, frames=2)
-    after = [i for i in at.get("image") if "each unit of hidden layer 1" in str(i.proto)]
-    assert after
-    assert after[0].proto.imgs[0].url != before  # a new picture: the units changed while training
-    at.selectbox(key="maps_layer").set_value(2).run()
-    assert any("each unit of hidden layer 2" in str(i.proto) for i in at.get("image"))
+    assert _picture(at, "the network:") != before  # a new picture: the units changed while training
     assert not at.exception
 
 
@@ -219,7 +227,7 @@ def test_a_diverging_run_shows_its_real_loss_and_why_it_stopped() -> None:
     assert run.stopped is not None
     assert any("training diverged" in w.value for w in at.warning)
     assert at.button(key="train").disabled
-    at.toggle(key="show_maps").set_value(True).run()  # the pictures of a broken network still draw
+    assert _picture(at, "the network:")  # the pictures of a broken network still draw
     assert not at.exception
     at.button(key="agree").click().run()
     assert any("the replay stopped at step" in w.value for w in at.warning)
@@ -263,7 +271,7 @@ def test_downloads_offer_model_picture_script_and_data(monkeypatch: pytest.Monke
         == {
             "download the data (CSV)",
             "model (.npz, MLP.save)",
-            "decision boundary (PNG)",
+            "picture (PNG)",
             "evaluation script (.py)",
         }
     )
@@ -279,8 +287,149 @@ def test_downloads_offer_model_picture_script_and_data(monkeypatch: pytest.Monke
         np.testing.assert_array_equal(ours, theirs)  # the weights after the step, not the initial ones
     csv = parse_csv(fetch("download the data (CSV)"), test_fraction=0.0)
     assert csv.X_train.shape == run.data.X.shape
-    assert fetch("decision boundary (PNG)").startswith(b"\x89PNG\r\n\x1a\n")
+    assert fetch("picture (PNG)").startswith(b"\x89PNG\r\n\x1a\n")
     script = fetch("evaluation script (.py)")
     compile(script, "evaluate_playground_model.py", "exec")  # valid Python
-    assert f"EXPECTED_ACCURACY = {net.accuracy(run.data.X, run.data.y)!r}" in script
+    assert f"EXPECTED = {net.accuracy(run.data.X, run.data.y)!r}" in script
+    assert not at.exception
+
+
+# ----- the lessons of issue 11: regularization, features, regression, the shareable link --------------
+def _first_losses(at: AppTest, steps: int) -> list[float]:
+    for _ in range(steps):
+        at.button(key="step").click().run()
+    return _session(at).step_losses[:steps]
+
+
+def test_regularization_adds_exactly_the_penalty_to_the_loss_at_step_0() -> None:
+    plain = _page()
+    at = _page()
+    at.selectbox(key="regularization").set_value("l2")
+    at.select_slider(key="reg_rate").set_value(0.3).run()
+    weights = _session(at).engine.weights()
+    penalty = 0.3 * sum(0.5 * float(np.sum(W * W)) for W in weights[::2])  # the weight matrices, not biases
+    assert penalty > 0.01
+    assert _shown(at)["penalty"] == format_loss(penalty)
+    [without] = _first_losses(plain, 1)
+    [with_l2] = _first_losses(at, 1)
+    assert with_l2 - without == pytest.approx(penalty, rel=1e-12, abs=1e-15)
+    at.selectbox(key="regularization").set_value("l1").run()
+    weights = _session(at).engine.weights()
+    [with_l1] = _first_losses(at, 1)
+    assert with_l1 - without == pytest.approx(0.3 * sum(float(np.abs(W).sum()) for W in weights[::2]), rel=1e-12)
+    assert not at.exception
+
+
+def test_features_change_the_input_width_and_the_diagram() -> None:
+    at = _page()
+    assert _session(at).engine.weights()[0].shape == (2, 8)
+    at.multiselect(key="features").set_value(["x1", "x2", "x1^2", "x1*x2", "sin(x2)"]).run()
+    run = _session(at)
+    assert run.config.features == ("x1", "x2", "x1^2", "x1*x2", "sin(x2)")
+    assert run.engine.weights()[0].shape == (5, 8)
+    assert set(at.dataframe[0].value["from"]) == {"x1", "x2", "x1^2", "x1*x2", "sin(x2)"}
+    assert at.query_params["features"] == "x1,x2,x1^2,x1*x2,sin(x2)"
+    at.button(key="step").click().run()
+    assert _shown(at)["step"] == "1"
+    assert not at.exception
+
+
+@pytest.mark.slow
+def test_a_regression_trains_to_a_falling_test_mse() -> None:
+    at = _page()
+    at.selectbox(key="dataset").set_value("gaussians").run()
+    assert at.selectbox(key="output").options == ["linear"]  # the only output for values
+    assert _session(at).data.regression
+    before = _shown(at)
+    assert "test accuracy" not in before
+    at.slider(key="steps_per_frame").set_value(100)
+    seen = _train(at, frames=6)
+    mse = [float(before["test MSE"])] + [float(s["test MSE"]) for s in seen]
+    assert mse[-1] < 0.6 * mse[0]
+    assert _picture(at, "colour: the predicted value").startswith("data:image/jpeg;base64,")
+    assert not at.exception
+
+
+EVERY_SETTING = {
+    "dataset": "moons",
+    "n": "120",
+    "noise": "0.2",
+    "classes": "4",
+    "test": "0.3",
+    "data_seed": "7",
+    "features": "x1,x2,x1^2,sin(x1)",
+    "hidden": "6,5",
+    "activation": "relu",
+    "output": "softmax",
+    "reg": "l1",
+    "reg_rate": "0.01",
+    "dropout": "0.2",
+    "seed": "3",
+    "optimizer": "momentum",
+    "lr": "0.1",
+    "batch": "16",
+    "clip": "2.5",
+    "engine": "numpy",
+    "steps": "7",
+}
+
+
+def test_a_link_with_every_setting_reproduces_the_settings_and_the_first_10_losses() -> None:
+    linked = _page(query=EVERY_SETTING)
+    assert not linked.warning
+    by_hand = _page()
+    by_hand.selectbox(key="dataset").set_value("moons").run()
+    by_hand.slider(key="n").set_value(120)
+    by_hand.slider(key="noise").set_value(0.2)
+    by_hand.slider(key="test_fraction").set_value(0.3)
+    by_hand.number_input(key="data_seed").set_value(7)
+    by_hand.multiselect(key="features").set_value(["x1", "x2", "x1^2", "sin(x1)"])
+    by_hand.text_input(key="hidden").input("6, 5")
+    by_hand.selectbox(key="activation").set_value("relu")
+    by_hand.selectbox(key="output").set_value("softmax")
+    by_hand.selectbox(key="regularization").set_value("l1")
+    by_hand.select_slider(key="reg_rate").set_value(0.01)
+    by_hand.slider(key="dropout").set_value(0.2)
+    by_hand.number_input(key="seed").set_value(3)
+    by_hand.selectbox(key="optimizer").set_value("momentum")
+    by_hand.select_slider(key="lr").set_value(0.1)
+    by_hand.number_input(key="batch_size").set_value(16)
+    by_hand.checkbox(key="use_clip").check().run()
+    by_hand.number_input(key="clip").set_value(2.5)
+    by_hand.slider(key="steps_per_frame").set_value(7)
+    by_hand.run()
+    a, b = _session(linked), _session(by_hand)
+    assert a.config == b.config
+    assert repr(a.data.name) == repr(b.data.name)
+    np.testing.assert_array_equal(a.data.X, b.data.X)
+    assert _first_losses(linked, 10) == _first_losses(by_hand, 10)
+    # and the page writes its settings back into its address: the link a teacher copies
+    assert {k: v for k, v in by_hand.query_params.items() if k != "classes"} == {
+        k: v for k, v in EVERY_SETTING.items() if k != "classes"
+    }
+    assert not linked.exception
+    assert not by_hand.exception
+
+
+def test_a_link_with_garbage_shows_messages_and_keeps_the_defaults() -> None:
+    at = _page(query={"lr": "abc", "hidden": "999,x"})
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 2, warnings
+    assert any("lr='abc' is not one of" in w.replace("\\", "") for w in warnings)
+    assert any("hidden='999,x' is not" in w.replace("\\", "") for w in warnings)
+    run = _session(at)
+    assert (run.config.lr, run.config.hidden) == (0.03, (8, 8))
+    at.button(key="step").click().run()
+    assert _shown(at)["step"] == "1"
+
+
+def test_a_lesson_opens_its_experiment_and_writes_it_into_the_link() -> None:
+    at = _page()
+    at.selectbox(key="lesson").set_value("overfitting: noisy, few points, a big network")
+    at.button(key="open_lesson").click().run()
+    run = _session(at)
+    assert run.config.hidden == (32, 32, 32, 32)
+    assert (run.data.name, run.data.X_train.shape[0]) == ("spirals", 30)
+    assert at.query_params["hidden"] == "32,32,32,32"
     assert not at.exception

@@ -1,19 +1,46 @@
 """The playground page: widgets and layout only; every computation is in backproplab.playground.
 
 Run with ``backproplab playground`` or ``streamlit run src/backproplab/playground/app.py``. Each
-browser tab keeps its own training session in ``st.session_state``; while training runs, the live
-panel is a fragment that reruns every ``FRAME_S`` seconds and advances the session a few steps.
+browser tab keeps its own training session in ``st.session_state``. While training runs, the script
+ends in a loop that advances the session and streams every frame into placeholders drawn above it
+(:mod:`backproplab.playground.live` says why); a click on any widget interrupts the loop with a
+rerun, which applies the change and, if the run is still on, starts the loop again. Every setting
+is mirrored in the page URL (:mod:`backproplab.playground.url`), so a link reopens an experiment.
 """
+
+import time
+from typing import TypeVar
 
 import streamlit as st
 
-from backproplab.playground import boundary, config, datasets, export, optimizer_paths, session
+from backproplab.layers.features import FEATURES
+from backproplab.playground import (
+    boundary,
+    config,
+    datasets,
+    export,
+    live,
+    network_diagram,
+    optimizer_paths,
+    session,
+    url,
+)
 from backproplab.playground.engines import torch_unavailable_reason
 
-FRAME_S = 0.25  # seconds between live updates while training
-STEP_BUDGET_S = 0.12  # at most this long training per update, so the page keeps its frame rate
 UPLOAD = "upload CSV"
-LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
+STEP_BUDGET_S = live.FRAME_S / 2  # training takes at most half a frame, so the pictures keep their pace
+FEATURE_LABELS = {
+    "x1": "x₁",
+    "x2": "x₂",
+    "x1^2": "x₁²",
+    "x2^2": "x₂²",
+    "x1*x2": "x₁·x₂",
+    "sin(x1)": "sin(x₁)",
+    "sin(x2)": "sin(x₂)",
+}
+PENALTY_LABELS = {"none": "none", "l1": "L1: rate * sum |W|", "l2": "L2: rate * sum W^2 / 2"}
+DEFAULTS = url.defaults()
+T = TypeVar("T")
 
 # a pure function of its arguments, the same for every user: memoising it shares no one's state
 paths_png = st.cache_data(max_entries=32)(optimizer_paths.paths_png)
@@ -22,15 +49,53 @@ st.set_page_config(page_title="backproplab playground", layout="wide")
 st.title("backproplab playground")
 st.caption(
     "Train a small MLP live and watch the decision boundary bend while the loss falls. "
-    "The from-scratch NumPy engine and PyTorch start from the same weights and see the same batches."
+    "The from-scratch NumPy engine and PyTorch start from the same weights and see the same batches. "
+    "The page's address holds every setting: copy it to share the experiment."
 )
+state = st.session_state
+
+# ----- the shareable link: read once per browser session, before any widget is drawn --------------
+if "url_messages" not in state:
+    values, state["url_messages"] = url.read(st.query_params.to_dict())
+    state.update(values)
+for message in state["url_messages"]:
+    st.warning(url.plain(message), icon=":material/link_off:")
+
+
+def open_lesson() -> None:
+    """Every setting back to its default, then the chosen lesson's (a callback: runs before the widgets)."""
+    values, _ = url.read(url.LESSONS[state["lesson"]].query)
+    state.update(DEFAULTS | values)
+
+
+def key(name: str) -> str:
+    """The widget key ``name``, its value set to the default unless the URL, a lesson or the user set it
+    (so no widget needs a default of its own, and one hidden for a while gets it back when shown)."""
+    state.setdefault(name, DEFAULTS[name])
+    return name
+
+
+def allow(name: str, options: tuple[T, ...]) -> tuple[T, ...]:
+    """``options`` for the widget ``name``, whose value moves to the first option when it is not one of
+    them (a link asking a sigmoid output of three classes, or the torch engine without torch)."""
+    if state.get(name) not in options:
+        state[name] = options[0]
+    return options
+
+
 side = st.sidebar
+
+# ----- lessons ------------------------------------------------------------------------------------
+side.header("Lessons")
+side.selectbox("lesson", list(url.LESSONS), key="lesson", label_visibility="collapsed")
+side.button("open the lesson", key="open_lesson", on_click=open_lesson, icon=":material/school:")
+side.caption(url.LESSONS[state["lesson"]].text)
 
 # ----- data ---------------------------------------------------------------------------------------
 side.header("Data")
-name = side.selectbox("dataset", [*datasets.DATASETS, UPLOAD], key="dataset")
-test_fraction = side.slider("test fraction", 0.0, datasets.MAX_TEST_FRACTION, 0.2, 0.05, key="test_fraction")
-data_seed = side.number_input("data seed", 0, 2**31 - 1, 0, key="data_seed")
+name = side.selectbox("dataset", [*datasets.DATASETS, UPLOAD], key=key("dataset"))
+test_fraction = side.slider("test fraction", 0.0, datasets.MAX_TEST_FRACTION, step=0.05, key=key("test_fraction"))
+data_seed = side.number_input("data seed", 0, url.MAX_SEED, key=key("data_seed"))
 if name == UPLOAD:
     upload = side.file_uploader("x1,x2,label CSV (header optional)", type=["csv", "txt"], key="csv")
     if upload is None:
@@ -45,9 +110,9 @@ if name == UPLOAD:
 else:
     spec = datasets.DataSpec(
         name=name,
-        n=side.slider("points", datasets.MIN_POINTS, datasets.MAX_POINTS, 200, 8, key="n"),
-        noise=side.slider("noise", 0.0, datasets.MAX_NOISE, 0.1, 0.01, key="noise"),
-        classes=side.slider("classes", 3, datasets.MAX_CLASSES, 3, key="classes")
+        n=side.slider("points", datasets.MIN_POINTS, datasets.MAX_POINTS, key=key("n")),
+        noise=side.slider("noise", 0.0, datasets.MAX_NOISE, step=0.01, key=key("noise")),
+        classes=side.slider("classes", 3, datasets.MAX_CLASSES, key=key("classes"))
         if datasets.DATASETS[name] is None
         else 3,
         test_fraction=test_fraction,
@@ -55,31 +120,59 @@ else:
     )
     data = datasets.make_data(spec)
     data_id = repr(spec)
-side.download_button("download the data (CSV)", datasets.to_csv(data.X, data.y), export.DATA_FILE, "text/csv")
+side.download_button(
+    "download the data (CSV)", datasets.to_csv(data.X, data.y), export.DATA_FILE, "text/csv", on_click="ignore"
+)
 
-# ----- network and training -----------------------------------------------------------------------
+# ----- network ------------------------------------------------------------------------------------
 side.header("Network")
+features = side.multiselect(
+    "input features", FEATURES, key=key("features"), format_func=lambda f: FEATURE_LABELS[f], help="feature crosses"
+)
 hidden_text = side.text_input(
-    f"hidden units per layer (up to {config.MAX_HIDDEN_LAYERS} layers of {config.MAX_UNITS})", "8, 8", key="hidden"
+    f"hidden units per layer (up to {config.MAX_HIDDEN_LAYERS} layers of {config.MAX_UNITS})", key=key("hidden")
 )
-activation = side.selectbox("activation", config.ACTIVATIONS, key="activation")
-output = side.selectbox("output", config.OUTPUTS if data.n_classes == 2 else ("softmax",), key="output")
-init_seed = side.number_input("initialisation seed", 0, 2**31 - 1, 0, key="seed")
+activation = side.selectbox("activation", config.ACTIVATIONS, key=key("activation"))
+outputs: tuple[config.OutputName, ...] = (
+    ("linear",) if data.regression else ("sigmoid", "softmax") if data.n_classes == 2 else ("softmax",)
+)
+output = side.selectbox("output", allow(key("output"), outputs), key="output")
+init_seed = side.number_input("initialisation seed", 0, url.MAX_SEED, key=key("seed"))
+
+# ----- regularization -----------------------------------------------------------------------------
+side.header("Regularization")
+regularization = side.selectbox(
+    "penalty",
+    config.REGULARIZATIONS,
+    key=key("regularization"),
+    format_func=lambda r: PENALTY_LABELS[r],
+)
+reg_rate = side.select_slider(
+    "regularization rate", config.REG_RATES, key=key("reg_rate"), help="TensorFlow Playground's scale"
+)
+dropout = side.slider("dropout on the hidden layers", 0.0, config.MAX_DROPOUT, step=0.05, key=key("dropout"))
+
+# ----- training -----------------------------------------------------------------------------------
 side.header("Training")
-optimizer = side.selectbox("optimizer", config.OPTIMIZERS, index=2, key="optimizer")
-lr = side.select_slider("learning rate", LEARNING_RATES, 0.03, key="lr", help="applies from the next step")
-batch_size = side.number_input("batch size", 1, config.MAX_BATCH, 32, key="batch_size")
-clip = (
-    side.number_input("clip gradient norm at", 0.01, 100.0, 1.0, key="clip")
-    if side.checkbox("clip", key="use_clip")
-    else None
-)
+optimizer = side.selectbox("optimizer", config.OPTIMIZERS, key=key("optimizer"))
+lr = side.select_slider("learning rate", url.LEARNING_RATES, key=key("lr"), help="applies from the next step")
+batch_size = side.number_input("batch size", 1, config.MAX_BATCH, key=key("batch_size"))
+use_clip = side.checkbox("clip", key=key("use_clip"))
+clip = side.number_input("clip gradient norm at", 0.01, 100.0, key=key("clip")) if use_clip else None
 torch_reason = torch_unavailable_reason()
-engine = side.radio("engine", config.ENGINES if torch_reason is None else ("numpy",), key="engine", horizontal=True)
+engines = config.ENGINES if torch_reason is None else ("numpy",)
+engine = side.radio("engine", allow(key("engine"), engines), key="engine", horizontal=True)
 if torch_reason is not None:
     side.caption(f"The PyTorch engine is disabled: {torch_reason}")
-steps_per_frame = side.slider("steps per update", 1, 200, 10, key="steps_per_frame")
-side.caption("Learning rate, batch size and clipping apply to the run in progress; other settings start over.")
+steps_per_frame = side.slider("steps per frame", 1, 200, key=key("steps_per_frame"))
+side.caption(
+    "Learning rate, batch size, clipping and the regularization rate apply to the run in progress; "
+    "other settings start over."
+)
+if name != UPLOAD:  # an uploaded file cannot travel in a link
+    query = url.write(state.to_dict())
+    if st.query_params.to_dict() != query:
+        st.query_params.from_dict(query)
 
 try:
     train_config = config.TrainConfig(
@@ -92,8 +185,12 @@ try:
         batch_size=batch_size,
         clip=clip,
         engine=engine,
+        features=tuple(f for f in FEATURES if f in features),
+        regularization=regularization,
+        reg_rate=reg_rate,
+        dropout=dropout,
     )
-    run = session.current_session(st.session_state, data_id, data, train_config)
+    run = session.current_session(state, data_id, data, train_config)
 except ValueError as e:
     st.error(str(e))
     st.stop()
@@ -111,56 +208,64 @@ cols[3].button("reset", key="reset", on_click=run.reset)
 if run.stopped:
     st.warning(run.stopped)
 extent = boundary.extent_of(data.X)
+penalised = train_config.regularization != "none" and train_config.reg_rate > 0
+
+# ----- the live view: placeholders, filled now and then by every frame of the loop at the end -------
+metric_slots = [c.empty() for c in st.columns(len(live.metric_pairs(run.history[-1], data.regression, penalised)))]
+left, right = st.columns(2)
+with left.container(key="boundary"):
+    picture_slot = st.empty()
+with right.container(key="curve"):
+    curve_slot = st.empty()
+    norms_slot = st.empty()
+with st.container(key="network"):
+    network_slot = st.empty()
+layers = len(train_config.hidden) + 1
+weights_layer = st.selectbox(
+    "read the weights of layer", range(1, layers + 1), key="weights_layer", help="the layer's W, as in the diagram"
+)
+weights_slot = st.empty()
+caption = "test points edged white" + (", colour: the predicted value" if data.regression else "")
 
 
-@st.fragment(run_every=FRAME_S if run.running else None)
-def live_panel() -> None:
-    """Metrics, boundary, curves, gradient norms and hidden-unit maps; while running, each rerun trains a
-    little first."""
-    if run.running:
-        run.advance(steps_per_frame, STEP_BUDGET_S)
-        if not run.running:  # it stopped itself: a full rerun turns the timer off and shows why
-            st.rerun()
-    m = run.history[-1]
-    shown = st.columns(6)
-    shown[0].metric("step", m.step)
-    shown[1].metric("epoch", m.epoch)
-    shown[2].metric("train loss", session.format_loss(m.train_loss))
-    shown[3].metric("train accuracy", f"{m.train_acc:.1%}")
-    shown[4].metric("test loss", session.format_loss(m.test_loss))
-    shown[5].metric("test accuracy", "-" if m.test_acc is None else f"{m.test_acc:.1%}")
-    left, right = st.columns(2)
-    proba = boundary.boundary_grid(run.engine.predict_proba, extent)
-    x1_lo, x1_hi, x2_lo, x2_hi = extent
-    with left.container(key="boundary"):
-        st.image(
-            boundary.boundary_image(proba, extent, data),
-            caption=f"decision boundary ({run.engine.name} engine): x1 from {x1_lo:.2f} to {x1_hi:.2f} "
-            f"left to right, x2 from {x2_lo:.2f} to {x2_hi:.2f} bottom to top; test points edged white",
-            output_format="PNG",  # sharp points; JPEG would blur them
+def draw(parts: set[str]) -> None:
+    """Fill the live view from the session: the metrics and the picture always, ``parts`` of the rest
+    (``"curve"``: the loss curve and gradient norms; ``"network"``: the diagram and the weights)."""
+    for slot, (label, value) in zip(
+        metric_slots, live.metric_pairs(run.history[-1], data.regression, penalised), strict=True
+    ):
+        slot.metric(label, value)
+    picture_slot.image(
+        live.data_uri(live.frame_picture(run.engine, extent, data)),
+        caption=f"{run.engine.name} engine, step {run.steps}: x1 left to right, x2 bottom to top; {caption}",
+    )
+    if "curve" in parts:
+        c = session.curves(run.history)
+        curve_slot.image(
+            live.data_uri(live.curve_image(c["step"], c["train loss"], c.get("test loss")), "PNG"),
+            caption="loss of the data (without the penalty) on the training and the test set",
         )
-    right.line_chart(session.curves(run.history), x="step", x_label="step", height=230)
-    if run.grad_norms:
-        right.caption("gradient norm of each layer at the last step (before clipping)")
-        right.bar_chart(
-            {"layer": [f"layer {i}" for i in range(1, len(run.grad_norms) + 1)], "norm": run.grad_norms},
-            x="layer",
-            height=160,
-        )
-    with st.expander("Hidden-unit activation maps"):  # inside the fragment: the maps follow the training
-        if not train_config.hidden:
-            st.write("No hidden layers: the network is a linear classifier.")
-        elif st.toggle("show the maps", key="show_maps"):
-            layer = st.selectbox("hidden layer", range(1, len(train_config.hidden) + 1), key="maps_layer")
-            maps = boundary.hidden_maps(run.mlp(), extent)[layer - 1]
-            st.image(
-                boundary.hidden_maps_mosaic(maps),
-                caption=f"each unit of hidden layer {layer} over the plane (first 16; blue low, red high)",
-                output_format="PNG",
+        if run.grad_norms:
+            labels = [f"layer {i}" for i in range(1, len(run.grad_norms) + 1)]
+            norms_slot.image(
+                live.data_uri(live.bars_image(run.grad_norms, labels), "PNG"),
+                caption="gradient norm of each layer at the last step (before clipping)",
             )
+    if "network" in parts:
+        net = run.mlp()
+        network_slot.image(
+            live.data_uri(network_diagram.network_picture(net, extent), "PNG"),
+            caption="the network: each unit's output over the plane; blue weights positive, orange negative, "
+            "thicker the larger",
+        )
+        names = network_diagram.input_names(net)
+        weights_slot.dataframe(
+            network_diagram.weight_table(network_diagram.network_weights(net), weights_layer, names), height=180
+        )
 
 
-live_panel()
+clock = live.Clock()
+draw(clock.due(time.perf_counter()))
 
 # ----- looking inside -----------------------------------------------------------------------------
 with st.expander("Gradient check"):
@@ -187,8 +292,8 @@ with st.expander("Do the two engines agree?"):
         agreement = session.engine_agreement(data, run.start_config, max(run.steps, 1), run.retunes)
         st.metric("largest relative gap |NumPy - PyTorch| / max(1, |NumPy|)", f"{agreement.max_rel_diff:.2e}")
         st.caption(
-            f"step losses over the first {agreement.steps} steps: same seed, same batches, "
-            "the same mid-run changes of learning rate, batch size or clipping, float64"
+            f"step losses over the first {agreement.steps} steps: same seed, same batches, the same dropout "
+            "masks, the same mid-run changes of learning rate, batch size, clipping or regularization rate, float64"
         )
         if agreement.stopped:
             st.warning(agreement.stopped)
@@ -210,19 +315,38 @@ with st.expander("Optimizers on a 2-D loss surface (exercise 7.6)"):
     st.image(paths_png(surface.name, path_lrs, path_steps), caption="w_t for each optimizer: the path and f(w_t)")
 
 with st.expander("Downloads"):
-    net_now = run.mlp()
-    accuracy = net_now.accuracy(data.X, data.y)
-    st.download_button("model (.npz, MLP.save)", lambda: export.model_bytes(net_now), export.MODEL_FILE, key="dl_model")
+    st.caption("Each file is made when you click, from the weights of that moment; training goes on.")
     st.download_button(
-        "decision boundary (PNG)",
-        lambda: boundary.render_boundary(
-            boundary.boundary_grid(run.engine.predict_proba, extent), extent, data, f"{data.name}, step {run.steps}"
-        ),
-        "playground_boundary.png",
+        "model (.npz, MLP.save)",
+        lambda: export.model_bytes(run.mlp()),
+        export.MODEL_FILE,
+        key="dl_model",
+        on_click="ignore",
+    )
+    st.download_button(
+        "picture (PNG)",
+        lambda: live.encode(live.frame_picture(run.engine, extent, data)),
+        "playground_picture.png",
         "image/png",
         key="dl_png",
+        on_click="ignore",
     )
     st.download_button(
-        "evaluation script (.py)", export.evaluation_script(accuracy), "evaluate_playground_model.py", key="dl_script"
+        "evaluation script (.py)",
+        lambda: export.evaluation_script(*export.score(run.mlp(), data)),
+        "evaluate_playground_model.py",
+        key="dl_script",
+        on_click="ignore",
     )
     st.caption("Save all three with the data CSV in one folder and run `python evaluate_playground_model.py`.")
+
+# ----- the live loop: last, so that everything above is on the page while it runs ------------------
+frames_left = state.get("live_frames")  # None: until paused or stopped; the AppTest tests set a number
+while run.running and frames_left != 0:
+    start = time.perf_counter()
+    run.advance(steps_per_frame, STEP_BUDGET_S)
+    if not run.running:  # it stopped itself: a full rerun redraws the buttons and says why
+        st.rerun()
+    draw(clock.due(start))
+    frames_left = None if frames_left is None else frames_left - 1
+    clock.wait(start)
