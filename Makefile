@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/conv_vs_torch.py
 	$(BIN)/python bench/cnn_train_vs_torch.py
 	$(BIN)/python bench/playground_step.py
+	$(BIN)/python bench/playground_fps.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -35,7 +35,7 @@ def capture(url: str, out: Path, seconds: float, target: float) -> float:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1300})
+            page = browser.new_page(viewport={"width": 1400, "height": 1560})
             page.goto(f"{url}/?{EXPERIMENT}")
             page.locator(".st-key-boundary img").wait_for(timeout=60_000)
             page.locator(".st-key-train button").click()

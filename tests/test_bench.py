@@ -57,3 +57,21 @@ def test_playground_bench_reports_a_median_frame_time_per_engine() -> None:
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(figures["step_ms_median"]) == {"numpy", "torch"}
     assert all(ms > 0 for ms in figures["step_ms_median"].values())
+
+
+@pytest.mark.slow
+def test_playground_fps_bench_reports_frames_steps_and_pause_latency() -> None:
+    pytest.importorskip("playwright.sync_api")
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "playground_fps.py"), "--seconds", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {"frames_per_s", "median_gap_ms", "steps_per_s", "pause_latency_ms"} <= figures.keys()
+    assert figures["frames_per_s"] > 0
+    assert figures["steps_per_s"] > 0
+    assert figures["pause_latency_ms"] >= 0

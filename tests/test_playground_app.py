@@ -430,6 +430,6 @@ def test_a_lesson_opens_its_experiment_and_writes_it_into_the_link() -> None:
     at.button(key="open_lesson").click().run()
     run = _session(at)
     assert run.config.hidden == (32, 32, 32, 32)
-    assert (run.data.name, run.data.X_train.shape[0]) == ("spirals", 30)
+    assert (run.data.name, run.data.X_train.shape[0]) == ("moons", 30)
     assert at.query_params["hidden"] == "32,32,32,32"
     assert not at.exception

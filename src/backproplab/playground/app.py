@@ -226,6 +226,7 @@ weights_layer = st.selectbox(
 )
 weights_slot = st.empty()
 caption = "test points edged white" + (", colour: the predicted value" if data.regression else "")
+res = live.picture_res(run.engine.weights()[::2])
 
 
 def draw(parts: set[str]) -> None:
@@ -236,7 +237,7 @@ def draw(parts: set[str]) -> None:
     ):
         slot.metric(label, value)
     picture_slot.image(
-        live.data_uri(live.frame_picture(run.engine, extent, data)),
+        live.data_uri(live.frame_picture(run.engine, extent, data, res)),
         caption=f"{run.engine.name} engine, step {run.steps}: x1 left to right, x2 bottom to top; {caption}",
     )
     if "curve" in parts:
@@ -342,11 +343,12 @@ with st.expander("Downloads"):
 
 # ----- the live loop: last, so that everything above is on the page while it runs ------------------
 frames_left = state.get("live_frames")  # None: until paused or stopped; the AppTest tests set a number
-while run.running and frames_left != 0:
-    start = time.perf_counter()
-    run.advance(steps_per_frame, STEP_BUDGET_S)
-    if not run.running:  # it stopped itself: a full rerun redraws the buttons and says why
-        st.rerun()
-    draw(clock.due(start))
-    frames_left = None if frames_left is None else frames_left - 1
-    clock.wait(start)
+with live.one_math_thread():
+    while run.running and frames_left != 0:
+        start = time.perf_counter()
+        run.advance(steps_per_frame, STEP_BUDGET_S)
+        if not run.running:  # it stopped itself: a full rerun redraws the buttons and says why
+            st.rerun()
+        draw(clock.due(start))
+        frames_left = None if frames_left is None else frames_left - 1
+        clock.wait(start)

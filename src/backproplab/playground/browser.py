@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 _HELPERS = """
-  const picture = () => { const i = document.querySelector('.st-key-boundary img'); return i ? i.src : null; };
+  const source = (k) => { const i = document.querySelector(`.st-key-${k} img`); return i ? i.src : null; };
+  const picture = () => source('boundary');
   const step = () => {
     const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
       .find(e => e.innerText.trim().startsWith('step'));
@@ -32,13 +33,15 @@ _HELPERS = """
 # the picture sampled on every animation frame for `seconds`: when it changed, and the step counter
 _SAMPLE_JS = f"""async (seconds) => {{{_HELPERS}
   const changes = [];
-  let last = picture();
+  let last = picture(), lastCurve = source('curve'), lastNetwork = source('network'), curves = 0, networks = 0;
   const step0 = step(), t0 = performance.now();
   await everyFrame(seconds * 1000, (t) => {{
-    const now = picture();
+    const now = picture(), curve = source('curve'), network = source('network');
     if (now !== null && now !== last) {{ changes.push(t); last = now; }}
+    if (curve !== lastCurve) {{ curves += 1; lastCurve = curve; }}
+    if (network !== lastNetwork) {{ networks += 1; lastNetwork = network; }}
   }});
-  return {{changes, elapsed_ms: performance.now() - t0, step0, step1: step()}};
+  return {{changes, curves, networks, elapsed_ms: performance.now() - t0, step0, step1: step()}};
 }}"""
 
 # pause clicked from inside the page (no driver round trip in the timing), then 3 s of watching
@@ -64,11 +67,13 @@ def _count(text: str | None) -> int:
 @dataclass(frozen=True)
 class LiveFigures:
     """What :func:`watch_training` measured: distinct pictures per second, the median gap between two,
-    training steps per second, and how long after the pause click the step count and the picture
-    still changed (0: not at all)."""
+    training steps per second, how often the loss curve and the network diagram changed, and how long
+    after the pause click the step count and the picture still changed (0: not at all)."""
 
     frames: int
     seconds: float
+    curves: int
+    networks: int
     median_gap_ms: float
     steps_per_s: float
     pause_latency_ms: float
@@ -82,6 +87,8 @@ class LiveFigures:
         """The benchmark's JSON line."""
         return {
             "frames_per_s": round(self.frames_per_s, 2),
+            "curve_per_s": round(self.curves / self.seconds, 2),
+            "network_per_s": round(self.networks / self.seconds, 2),
             "median_gap_ms": round(self.median_gap_ms, 1),
             "steps_per_s": round(self.steps_per_s, 1),
             "pause_latency_ms": round(self.pause_latency_ms, 1),
@@ -101,6 +108,8 @@ def watch_training(page: "Page", seconds: float, warmup_ms: float = 1500) -> Liv
     return LiveFigures(
         frames=len(changes),
         seconds=elapsed_s,
+        curves=sample["curves"],
+        networks=sample["networks"],
         median_gap_ms=statistics.median(gaps) if gaps else float("inf"),
         steps_per_s=(_count(sample["step1"]) - _count(sample["step0"])) / elapsed_s,
         pause_latency_ms=pause["step_ms"],

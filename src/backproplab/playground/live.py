@@ -11,13 +11,16 @@ chart redrawn 4 times a second halved the frame rate, so the live curve is a sma
 import base64
 import io
 import math
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
+from threadpoolctl import threadpool_limits
 
 from backproplab.playground import boundary
 from backproplab.playground.datasets import Data
@@ -104,6 +107,27 @@ def curve_image(
     return np.asarray(img, dtype=np.uint8)
 
 
+@contextmanager
+def one_math_thread() -> Iterator[None]:
+    """BLAS, OpenMP and PyTorch (if loaded) on one thread inside the block, as before after it.
+
+    The playground's networks are small: splitting each product over threads gains little, and the
+    threads busy-wait between products on the very cores the browser draws with. Measured with
+    ``bench/playground_fps.py`` on 2 cores: the PyTorch engine went from 23 to 29 frames/s, a 6 x 64
+    network from 17 to 27.
+    """
+    torch = sys.modules.get("torch")  # only an engine that trains with it has imported it
+    threads = torch.get_num_threads() if torch is not None else 0
+    with threadpool_limits(limits=1):
+        if torch is not None:
+            torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(threads)
+
+
 @dataclass
 class Clock:
     """Says which parts of the page are due at a frame: every part has its own period in seconds.
@@ -149,10 +173,19 @@ def bars_image(values: Sequence[float], labels: Sequence[str], size: tuple[int, 
     return np.asarray(img, dtype=np.uint8)
 
 
+def picture_res(weights: Sequence[NDArray[np.floating]], budget: int = 2000) -> int:
+    """How many grid points a side the live picture evaluates the network on: 100 while a point costs
+    at most ``budget`` multiply-adds (the sum of the weight matrices' sizes), fewer for bigger networks
+    (down to 50, which bilinear scaling still draws smoothly), so the biggest network allowed keeps
+    its frame rate: 6 x 64 units cost ~26 ms a frame at 100 x 100, ~8 ms at 50 x 50."""
+    macs = sum(W.size for W in weights)
+    return int(np.clip(100 * math.sqrt(budget / max(macs, 1)), 50, 100))
+
+
 def frame_picture(engine: Engine, extent: boundary.Extent, data: Data, res: int = 100) -> UInt8Array:
-    """The live picture of ``engine``'s model over ``extent`` with ``data``'s points, ``(420, 420, 3)``
-    uint8: class probabilities mixed into colours for a classifier, the predicted value on the
-    orange-white-blue scale for a regression (``data.regression``)."""
+    """The live picture of ``engine``'s model over ``extent`` (on a ``res x res`` grid) with ``data``'s
+    points, ``(420, 420, 3)`` uint8: class probabilities mixed into colours for a classifier, the
+    predicted value on the orange-white-blue scale for a regression (``data.regression``)."""
     if data.regression:
         values = engine.logits(boundary.grid_points(extent, res))[:, 0].reshape(res, res)  # row 0 at the bottom
         return boundary.value_image(values, extent, data)

@@ -246,11 +246,11 @@ class Lesson:
     query: dict[str, str]
 
 
-_OVERFIT = {"dataset": "spirals", "n": "60", "noise": "0.5", "test": "0.5", "hidden": "32,32,32,32"}
+_OVERFIT = {"dataset": "moons", "n": "60", "noise": "0.3", "test": "0.5", "hidden": "32,32,32,32"}
 LESSONS: dict[str, Lesson] = {
     "overfitting: noisy, few points, a big network": Lesson(
-        "30 noisy training points and 4 layers of 32 units: train, and watch the training loss fall towards "
-        "0 while the test loss turns and climbs. The gap between the two is overfitting.",
+        "30 noisy training points and 4 layers of 32 units: train, and watch the training loss fall to 0 "
+        "while the test loss climbs past 1 within seconds. The gap between the two is overfitting.",
         _OVERFIT,
     ),
     "L2 regularization against overfitting": Lesson(
