@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,13 +33,19 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("ddp_launch_stress.py", ["--launches", "1"], {"launches"}),
     ],
 )
-def test_bench_script_ends_with_a_json_line_of_figures(script: str, args: list[str], keys: set[str]) -> None:
-    pytest.importorskip("torch")
+def _figures(script: str, *args: str) -> dict[str, Any]:
+    """Run ``bench/script`` with ``args``; the JSON object of its last line (it must exit 0)."""
     done = subprocess.run(
         [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stderr
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def test_bench_script_ends_with_a_json_line_of_figures(script: str, args: list[str], keys: set[str]) -> None:
+    pytest.importorskip("torch")
+    figures = _figures(script, *args)
     assert keys <= figures.keys()
     assert all(figures[k] > 0 for k in keys)
 
@@ -46,15 +53,7 @@ def test_bench_script_ends_with_a_json_line_of_figures(script: str, args: list[s
 @pytest.mark.slow
 def test_playground_bench_reports_a_median_frame_time_per_engine() -> None:
     pytest.importorskip("torch")
-    done = subprocess.run(
-        [sys.executable, str(BENCH / "playground_step.py"), "--frames", "20"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures = _figures("playground_step.py", "--frames", "20")
     assert set(figures["step_ms_median"]) == {"numpy", "torch"}
     assert all(ms > 0 for ms in figures["step_ms_median"].values())
 
@@ -62,15 +61,7 @@ def test_playground_bench_reports_a_median_frame_time_per_engine() -> None:
 @pytest.mark.slow
 def test_playground_fps_bench_reports_frames_steps_and_pause_latency() -> None:
     pytest.importorskip("playwright.sync_api")
-    done = subprocess.run(
-        [sys.executable, str(BENCH / "playground_fps.py"), "--seconds", "2"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures = _figures("playground_fps.py", "--seconds", "2")
     assert {"frames_per_s", "median_gap_ms", "steps_per_s", "pause_latency_ms"} <= figures.keys()
     assert figures["frames_per_s"] > 0
     assert figures["steps_per_s"] > 0
