@@ -68,13 +68,22 @@ def test_exercise_option_runs_only_that_exercises_checks(capsys: pytest.CaptureF
 # file -> {check id that must fail: a fragment of its hint}; every other check must pass
 BROKEN = {
     "solutions_ok.py": {},
-    "broken_missing_n.py": {"backward": "divide by the batch size n"},
-    "broken_transposed.py": {"backward": "wrong transpose", "overfit": "wrong transpose", "xor": "wrong transpose"},
+    "broken_missing_n.py": {"backward": "divide by the batch size n", "network": "16 times the true ones"},
+    "broken_transposed.py": {
+        "backward": "wrong transpose",
+        "overfit": "wrong transpose",
+        "network": "wrong transpose",
+        "xor": "wrong transpose",
+    },
     "broken_adam_no_bias.py": {"adam": "bias correction"},
     "broken_clip_elementwise.py": {"clip_by_norm": "changes the direction"},
     "broken_conv_no_2p.py": {"conv2d_out": "+ 2p"},
     "broken_softmax_overflow.py": {"softmax": "subtract the max"},
     "broken_infinite_loop.py": {"sgd": "stopped after 3 s"},
+    "broken_conv_backward_no_flip.py": {"conv2d_backward": "flips the kernel"},
+    "broken_maxpool_ties.py": {"maxpool2d_backward": "every maximum of the window"},
+    "broken_batchnorm_no_mean.py": {"batchnorm_backward": "treats the batch mean"},
+    "broken_dropout_no_rescale.py": {"dropout_forward": "1 / (1 - p)"},
 }
 
 
@@ -94,8 +103,12 @@ def test_each_learner_file_fails_exactly_its_mistake_with_its_hint(
 def test_the_seeds_own_solutions_pass_every_check_they_attempt(capsys: pytest.CaptureFixture[str]) -> None:
     code, results = check_json(capsys, "--impl", str(SOLUTIONS / "seed_solutions.py"))
     assert code == 0
-    assert {r.id for r in results.values() if r.status != "pass"} == {"cnn_vs_torch"}  # the seed has no conv forward
-    assert results["cnn_vs_torch"].status == "not attempted"
+    # the seed has no conv forward, none of the starter kit's extensions, and nothing beyond its exercises
+    extensions = {"tanh", "tanh_deriv", "leaky_relu", "leaky_relu_deriv", "momentum", "cnn_vs_torch"}
+    beyond = {c.id for c in CHECKS if c.exercise == "beyond"}
+    assert {r.id for r in results.values() if r.status != "pass"} == extensions | beyond
+    assert {r.status for r in results.values() if r.id in extensions | beyond} == {"not attempted"}
+    assert results["network"].status == "pass"  # its gradients train with plain SGD too
 
 
 def test_the_seeds_failing_assert_at_import_is_explained_once_with_the_erratum(
@@ -108,8 +121,9 @@ def test_the_seeds_failing_assert_at_import_is_explained_once_with_the_erratum(
     path.write_text(source.replace(disabled, "assert abs(w_adam - 3.0) < 1e-2  #"))
     assert main(["check", "--impl", str(path), "--exercise", "7.1"]) == 1
     out = capsys.readouterr().out
-    assert out.count("hint:") == 1  # five checks, one explanation
-    assert out.count("(the same as above)") == 4
+    checks = len([c for c in CHECKS if c.exercise == "7.1"])
+    assert out.count("hint:") == 1  # every check of 7.1, one explanation
+    assert out.count("(the same as above)") == checks - 1
     assert "raised AssertionError at" in out
     assert 'move your own tests under `if __name__ == "__main__":`' in out
     assert "docs/errata.md" in out
@@ -146,6 +160,10 @@ def test_missing_functions_are_not_attempted_and_do_not_fail_the_run(capsys: pyt
         "sigmoid_deriv": "not attempted",
         "relu": "pass",
         "relu_deriv": "not attempted",
+        "tanh": "not attempted",
+        "tanh_deriv": "not attempted",
+        "leaky_relu": "not attempted",
+        "leaky_relu_deriv": "not attempted",
         "num_derivative": "not attempted",
     }
     assert results["sigmoid_deriv"].detail == "no function named sigmoid_deriv"
@@ -381,13 +399,19 @@ def test_a_cnn_stage_returning_no_array_fails_with_its_stage(conv: str, pool: st
 
 
 def test_nan_in_a_result_gets_the_nan_hint() -> None:
+    result = outcome("relu", relu=lambda z: np.full(np.shape(z), np.nan))
+    assert result.status == "fail"
+    assert result.hint == hints.NOT_FINITE
+
+
+def test_a_cross_entropy_without_eps_is_told_to_clip_before_the_log() -> None:
     def cce(y: Any, p: Any) -> float:
         return float(-np.mean(np.sum(y * np.log(p), axis=1)))  # no eps: log(0) = -inf, and 0 * -inf = NaN
 
     with np.errstate(divide="ignore", invalid="ignore"):
         result = outcome("cross_entropy", categorical_cross_entropy=cce)
     assert result.status == "fail"
-    assert result.hint == hints.NOT_FINITE
+    assert "clip the probabilities before the log" in (result.hint or "")
 
 
 @pytest.mark.parametrize(

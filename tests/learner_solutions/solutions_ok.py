@@ -1,4 +1,5 @@
-"""A correct learner solution file, written the way the seed's exercises 7.1-7.8 write it.
+"""A correct learner solution file, written the way the seed's exercises 7.1-7.8 write it, with the
+starter kit's extensions (tanh, leaky ReLU, momentum, dropout, batch norm, conv and pool backward).
 
 ``backproplab check --impl tests/learner_solutions/solutions_ok.py`` passes every check. The other
 files in this folder import everything from here and redefine exactly one function with one of the
@@ -33,6 +34,24 @@ def relu(z: ArrayLike) -> Array:
 def relu_deriv(z: ArrayLike) -> Array:
     z = np.asarray(z, dtype=float)
     return (z > 0.0).astype(float)
+
+
+def tanh(z: ArrayLike) -> Array:
+    return np.tanh(np.asarray(z, dtype=float))
+
+
+def tanh_deriv(z: ArrayLike) -> Array:
+    return 1.0 - tanh(z) ** 2
+
+
+def leaky_relu(z: ArrayLike, alpha: float = 0.01) -> Array:
+    z = np.asarray(z, dtype=float)
+    return np.where(z > 0.0, z, alpha * z)
+
+
+def leaky_relu_deriv(z: ArrayLike, alpha: float = 0.01) -> Array:
+    z = np.asarray(z, dtype=float)
+    return np.where(z > 0.0, 1.0, alpha)
 
 
 def num_derivative(f: Callable[[Array], Array], z: ArrayLike, h: float = 1e-6) -> Array:
@@ -105,6 +124,15 @@ def sgd(w0: float, lr: float, steps: int) -> float:
     return w
 
 
+def momentum(w0: float, lr: float, steps: int, beta: float = 0.9) -> float:
+    w = float(w0)
+    v = 0.0
+    for _ in range(steps):
+        v = beta * v + grad_f(w)
+        w -= lr * v
+    return w
+
+
 def adam(w0: float, lr: float, steps: int, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> float:
     w = float(w0)
     m = 0.0
@@ -157,3 +185,64 @@ def maxpool2d_forward(x: Array, kernel: int) -> Array:
     H_out, W_out = H // kernel, W // kernel
     windows = x[:, :, : H_out * kernel, : W_out * kernel].reshape(N, C, H_out, kernel, W_out, kernel)
     return windows.max(axis=(3, 5))
+
+
+# ----- beyond the seed: convolution and pooling backward ------------------------------------------
+def conv2d_backward(dout: Array, x: Array, w: Array, stride: int = 1, padding: int = 0) -> tuple[Array, Array, Array]:
+    """Each output value was one window of the padded x times w: its gradient flows back to both."""
+    _, _, KH, KW = w.shape
+    _, _, H_out, W_out = dout.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    dxp = np.zeros_like(xp)
+    dw = np.zeros_like(w)
+    for i in range(H_out):
+        for j in range(W_out):
+            rows = slice(i * stride, i * stride + KH)
+            cols = slice(j * stride, j * stride + KW)
+            g = dout[:, :, i, j]  # (N, C_out)
+            dxp[:, :, rows, cols] += np.tensordot(g, w, axes=([1], [0]))  # (N, C_in, KH, KW)
+            dw += np.tensordot(g, xp[:, :, rows, cols], axes=([0], [0]))  # (C_out, C_in, KH, KW)
+    dx = dxp[:, :, padding : padding + x.shape[2], padding : padding + x.shape[3]]
+    return dx, dw, dout.sum(axis=(0, 2, 3))
+
+
+def maxpool2d_backward(dout: Array, x: Array, kernel: int = 2, stride: int = 2) -> Array:
+    """Each window's gradient goes to its first maximum (np.argmax), as PyTorch routes it."""
+    dx = np.zeros_like(x)
+    N, C, H_out, W_out = dout.shape
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x[n, c, i * stride : i * stride + kernel, j * stride : j * stride + kernel]
+                    p, q = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, i * stride + p, j * stride + q] += dout[n, c, i, j]
+    return dx
+
+
+# ----- beyond the seed: dropout and batch normalisation ------------------------------------------
+def dropout_forward(x: Array, p: float, rng: np.random.Generator) -> tuple[Array, Array]:
+    mask = (rng.random(x.shape) >= p) / (1.0 - p)  # inverted dropout: kept values scaled by 1 / (1 - p)
+    return x * mask, mask
+
+
+def dropout_backward(dout: Array, mask: Array) -> Array:
+    return dout * mask
+
+
+def batchnorm_forward(
+    x: Array, gamma: Array, beta: Array, eps: float = 1e-5
+) -> tuple[Array, tuple[Array, Array, Array]]:
+    mean = x.mean(axis=0)
+    var = x.var(axis=0)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat = (x - mean) * inv_std
+    return gamma * x_hat + beta, (x_hat, inv_std, gamma)
+
+
+def batchnorm_backward(dout: Array, cache: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
+    x_hat, inv_std, gamma = cache
+    N = dout.shape[0]
+    dxhat = dout * gamma
+    dx = inv_std / N * (N * dxhat - dxhat.sum(axis=0) - x_hat * (dxhat * x_hat).sum(axis=0))
+    return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)

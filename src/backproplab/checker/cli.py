@@ -27,12 +27,17 @@ def add_parser(sub: "argparse._SubParsersAction[Any]") -> None:
     p = sub.add_parser(
         "check",
         help="run the module's completion checklist on the library, or on your own code with --impl",
-        description="Run the module's checks (exercises 7.1-7.8, the overfit test, XOR) and print pass, fail, "
-        "not attempted, error or timeout for each, with a hint for every failure. With --impl, your functions "
-        "are found by the seed's names (sigmoid, backward, adam, ...); a missing one is 'not attempted'. "
-        "Exit 0 when every attempted check passes. See docs/checker.md.",
+        description="Run the module's checks (exercises 7.1-7.8, the overfit test, XOR, and the layers beyond "
+        "the seed) and print pass, fail, not attempted, error or timeout for each, with a hint for every failure. "
+        "With --impl, your functions are found by the seed's names (sigmoid, backward, adam, ...); a missing one, "
+        "or one that still raises NotImplementedError, is 'not attempted'. Exit 0 when every attempted check "
+        "passes. See docs/checker.md.",
     )
-    p.add_argument("--impl", metavar="PATH_OR_MODULE", help="your solutions: a .py file or a module name")
+    p.add_argument(
+        "--impl",
+        metavar="PATH_OR_MODULE",
+        help="your solutions: a .py file, a folder of them (the starter kit), a .ipynb notebook, or a module name",
+    )
     p.add_argument("--exercise", choices=EXERCISES, help="run only this exercise's checks, e.g. 7.4")
     p.add_argument("--json", action="store_true", help="print the report as JSON, one entry per check")
     p.add_argument(

@@ -1,4 +1,4 @@
-"""Checks of the seed's single functions: activations (7.1), dense (7.2), softmax and losses (7.3, 7.4),
+"""Checks of the seed's single functions beyond 7.1: dense (7.2), softmax and losses (7.3, 7.4),
 optimizers (7.6), clipping (7.7) and convolution shapes (7.8).
 
 Each check takes the :class:`~backproplab.checker.learner.Impl`, returns a one-line summary of
@@ -11,110 +11,31 @@ from typing import Any
 
 import numpy as np
 
-from backproplab._typing import FloatArray
-from backproplab.checker.hints import NOT_FINITE, SUBTRACT_MAX, CheckError, as_array, compare, watched
+from backproplab.checker.hints import BIG, NOT_FINITE, SUBTRACT_MAX, CheckError, as_array, compare, no_overflow, watched
 from backproplab.checker.learner import Impl
 
 RNG_SEED = 0
-BIG = 1e4  # |z| at which a naive exp overflows (exp(710) is already inf in float64)
 
 
 def _rng() -> np.random.Generator:
     return np.random.default_rng(RNG_SEED)
 
 
-def _central(f: Any, z: FloatArray, h: float = 1e-5) -> FloatArray:
-    """Five-point central difference of an elementwise ``f`` (error O(h^4)), shape of ``z``."""
-    return np.asarray((8 * (f(z + h) - f(z - h)) - (f(z + 2 * h) - f(z - 2 * h))) / (12 * h))
-
-
-def _exact_sigmoid(z: FloatArray) -> FloatArray:
-    return np.asarray(1.0 / (1.0 + np.exp(-z)))
-
-
-def _no_overflow(name: str, result: Any, caught: list[str], hint: str) -> np.ndarray:
-    """``result`` as an array; :class:`CheckError` with ``hint`` if it warned or is not finite."""
-    arr = as_array(name, result)
-    if caught or not np.isfinite(arr).all():
-        what = f"warned {caught[0]!r}" if caught else "returned NaN or inf"
-        raise CheckError(f"{name} {what} at |z| = {BIG:g}", hint)
-    return arr
-
-
-# ----- 7.1 ---------------------------------------------------------------------------------------
-def check_sigmoid(impl: Impl) -> str:
-    (sigmoid,) = impl.get("sigmoid")
-    z = _rng().standard_normal((4, 5)) * 3
-    compare("sigmoid(z)", sigmoid(z), _exact_sigmoid(z))
-    far = np.array([-BIG, -40.0, 0.0, 40.0, BIG])
-    result, caught = watched(sigmoid, far)
-    clip = "clip z (np.clip(z, -500, 500)) or use exp(-|z|) so that exp never overflows."
-    arr = _no_overflow("sigmoid(z)", result, caught, clip)
-    compare("sigmoid at z = [-1e4, -40, 0, 40, 1e4]", arr, np.array([0.0, 4.248e-18, 0.5, 1.0, 1.0]), atol=1e-12)
-    return "matches 1 / (1 + exp(-z)); finite and exact at |z| = 1e4"
-
-
-def check_sigmoid_deriv(impl: Impl) -> str:
-    (sigmoid_deriv,) = impl.get("sigmoid_deriv")
-    z = _rng().standard_normal(10) * 3
-    got = as_array("sigmoid_deriv(z)", sigmoid_deriv(z))  # its shape is checked before any arithmetic
-    if got.shape == z.shape and np.allclose(got, _exact_sigmoid(z)):
-        raise CheckError("sigmoid_deriv(z) returned sigmoid(z) itself", "sigmoid'(z) = s (1 - s) with s = sigmoid(z).")
-    compare("sigmoid_deriv(z)", got, _central(_exact_sigmoid, z), rtol=1e-7)
-    return "matches central finite differences of sigmoid at 10 points"
-
-
-def check_relu(impl: Impl) -> str:
-    (relu,) = impl.get("relu")
-    z = np.array([[-2.0, -0.5, 0.0, 0.5, 2.0], [3.0, -3.0, 1e-9, -1e-9, 7.0]])
-    compare("relu(z)", relu(z), np.maximum(z, 0.0), rtol=0, atol=0)
-    return "equals max(0, z), shape kept"
-
-
-def check_relu_deriv(impl: Impl) -> str:
-    (relu_deriv,) = impl.get("relu_deriv")
-    z = _rng().standard_normal(10)
-    z += np.sign(z) * 1e-3  # finite differences are meaningless at the kink: stay away from 0
-    compare("relu_deriv(z)", relu_deriv(z), _central(lambda t: np.maximum(t, 0.0), z), atol=1e-9)
-    return "matches central finite differences of relu away from the kink"
-
-
-def check_num_derivative(impl: Impl) -> str:
-    (num_derivative,) = impl.get("num_derivative")
-    z = np.linspace(1.0, 2.0, 5)
-    h = 1e-3
-
-    def cube(t: FloatArray) -> FloatArray:
-        return np.asarray(t**3)
-
-    got = as_array("num_derivative(z**3, z, h=1e-3)", num_derivative(cube, z, h=h))
-    central = 3 * z**2 + h**2  # exactly what (f(z+h) - f(z-h)) / 2h gives for z**3
-    if got.shape == z.shape and np.allclose(got, ((z + h) ** 3 - z**3) / h, rtol=1e-9):
-        raise CheckError(
-            "num_derivative uses the forward difference (f(z+h) - f(z)) / h: its error is O(h)",
-            "use central differences (f(z + h) - f(z - h)) / (2h): the error drops to O(h^2).",
-        )
-    if got.shape == z.shape and np.allclose(got, 2 * central, rtol=1e-9):
-        raise CheckError("num_derivative is twice the derivative", "divide by 2h: the two points are 2h apart.")
-    compare("num_derivative(z**3, z, h=1e-3)", got, central, rtol=1e-9)
-    default = as_array("num_derivative(sin, z)", num_derivative(np.sin, z))
-    if default.shape == z.shape and not np.allclose(default, np.cos(z), rtol=0, atol=1e-6):
-        raise CheckError(
-            f"with the default h, num_derivative(sin) is off from cos by {np.abs(default - np.cos(z)).max():.2g}",
-            "pick h near 1e-6 for central differences: too large biases, too small drowns in round-off.",
-        )
-    compare("num_derivative(sin, z)", default, np.cos(z), rtol=0, atol=1e-6)
-    return "central differences: exact for z**3 with h = 1e-3, d/dz sin = cos with the default h"
-
-
 # ----- 7.2 ---------------------------------------------------------------------------------------
 def check_dense_forward(impl: Impl) -> str:
     (dense_forward,) = impl.get("dense_forward")
     rng = _rng()
-    for n, d_in, d_out in ((4, 3, 4), (5, 3, 4)):  # n == d_out first: it names a bias broadcast along the batch axis
+    # square first: a W read as (d_out, d_in) runs and can be named; n == d_out names a bias along the batch axis
+    for n, d_in, d_out in ((3, 3, 3), (4, 3, 4), (5, 3, 4)):
         X, W, b = rng.standard_normal((n, d_in)), rng.standard_normal((d_in, d_out)), rng.standard_normal(d_out)
         loop = np.array([X[i] @ W + b for i in range(n)])
         got = as_array("dense_forward(X, W, b)", dense_forward(X, W, b))
+        if got.shape == loop.shape and d_in == d_out and np.allclose(got, X @ W.T + b):
+            raise CheckError(
+                "dense_forward(X, W, b) equals X @ W.T + b",
+                "W is (d_in, d_out): Z = X @ W + b with no transpose. Reading W as (d_out, d_in) forces "
+                "transposes everywhere else.",
+            )
         if got.shape == loop.shape and np.allclose(got, X @ W):
             raise CheckError("dense_forward(X, W, b) equals X @ W: the bias is missing", "add b: Z = X @ W + b.")
         if got.shape == loop.shape and n == d_out and np.allclose(got, X @ W + b[:, None]):
@@ -135,7 +56,7 @@ def check_logsumexp(impl: Impl) -> str:
     compare("logsumexp(z, keepdims=True)", logsumexp(z, keepdims=True), expected[:, None])
     big = np.array([[BIG, BIG], [-BIG, -BIG], [BIG, 0.0]])
     result, caught = watched(logsumexp, big)
-    arr = _no_overflow("logsumexp(z)", result, caught, SUBTRACT_MAX)
+    arr = no_overflow("logsumexp(z)", result, caught, SUBTRACT_MAX)
     compare("logsumexp at |z| = 1e4", arr, np.array([BIG + np.log(2), -BIG + np.log(2), BIG]))
     return "matches log(sum(exp(z))); exact at |z| = 1e4 without overflow"
 
@@ -147,7 +68,7 @@ def check_softmax(impl: Impl) -> str:
     compare("softmax(z) of z (3, 4)", softmax(z), e / e.sum(axis=-1, keepdims=True))
     big = np.array([[BIG, 0.0, -BIG], [-BIG, -BIG, -BIG]])
     result, caught = watched(softmax, big)
-    arr = _no_overflow("softmax(z)", result, caught, SUBTRACT_MAX)
+    arr = no_overflow("softmax(z)", result, caught, SUBTRACT_MAX)
     compare("softmax at |z| = 1e4", arr, np.array([[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]]), atol=1e-12)
     return "rows sum to 1 and match exp(z) / sum(exp(z)); exact at |z| = 1e4 without overflow"
 
@@ -160,11 +81,22 @@ def check_cross_entropy(impl: Impl) -> str:
     p = rng.random((n, k)) + 0.1
     p /= p.sum(axis=1, keepdims=True)
     expected = -np.mean(np.sum(y_true * np.log(p), axis=1))
-    compare("categorical_cross_entropy(y_true, p)", cce(y_true, p), np.array(expected), n=n)
+    got = as_array("categorical_cross_entropy(y_true, p)", cce(y_true, p))
+    binary = -np.mean(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))  # over every entry, as bce would
+    if got.size == 1 and any(np.isclose(got, v, rtol=1e-9) for v in (binary, binary * k)):
+        raise CheckError(
+            "categorical_cross_entropy equals the binary cross-entropy applied to each class",
+            "with one-hot targets the categorical loss is -sum over classes of y log p, averaged over the batch; "
+            "the (1 - y) log(1 - p) term belongs to the binary loss.",
+        )
+    compare("categorical_cross_entropy(y_true, p)", got, np.array(expected), n=n)
     sure_wrong = np.array([[0.0, 1.0, 0.0]])  # the true class gets probability 0
     result, caught = watched(cce, np.array([[1.0, 0.0, 0.0]]), sure_wrong)
     if caught or not np.isfinite(as_array("categorical_cross_entropy", result)).all():
-        raise CheckError("categorical_cross_entropy is inf or NaN when p = 0 for the true class", NOT_FINITE)
+        raise CheckError(
+            "categorical_cross_entropy is inf or NaN when p = 0 for the true class",
+            "clip the probabilities before the log, np.clip(y_pred, eps, 1.0) with eps = 1e-15: log(0) is -inf.",
+        )
     return "mean over the batch of -sum(y log p); finite when p = 0"
 
 
@@ -205,6 +137,56 @@ def check_sgd(impl: Impl) -> str:
     if abs(w - 3.0) >= 1e-2:
         raise CheckError(f"sgd(10.0, 0.1, 50) ended at w = {w:.6g}, not within 1e-2 of 3")
     return f"one step exact; 50 steps of lr 0.1 reach w = {w:.5f}"
+
+
+def _heavy_ball(steps: int, beta: float = 0.9, lr: float = 0.1, w: float = 10.0, ema: bool = False) -> float:
+    """``steps`` of momentum on ``(w - 3)^2``: ``v = beta v + g; w -= lr v`` (``ema``: ``v = beta v + (1-beta) g``)."""
+    v = 0.0
+    for _ in range(steps):
+        g = 2.0 * (w - 3.0)
+        v = beta * v + (1.0 - beta if ema else 1.0) * g
+        w -= lr * v
+    return w
+
+
+def _momentum_old_velocity(steps: int) -> float:
+    """The mistake of moving ``w`` with the velocity of the step before: ``w -= lr v`` first, then ``v`` updated."""
+    w, v = 10.0, 0.0
+    for _ in range(steps):
+        g = 2.0 * (w - 3.0)
+        w -= 0.1 * v
+        v = 0.9 * v + g
+    return w
+
+
+def check_momentum(impl: Impl) -> str:
+    (momentum,) = impl.get("momentum")
+    got = [_final_w(f"momentum(10.0, 0.1, {k})", momentum(10.0, 0.1, k)) for k in (1, 2, 3)]
+    expected = [_heavy_ball(k) for k in (1, 2, 3)]
+    if not np.allclose(got, expected, rtol=1e-12):
+        variants = {
+            "this is the moving-average form v = beta v + (1 - beta) g; heavy-ball momentum (the seed's, "
+            "PyTorch's) adds the whole gradient: v = beta v + g.": [_heavy_ball(k, ema=True) for k in (1, 2, 3)],
+            "w moved with the velocity of the step before: update v = beta v + g first, then w -= lr v.": [
+                _momentum_old_velocity(k) for k in (1, 2, 3)
+            ],
+            "that is plain SGD: keep the velocity v from one step to the next (v = beta v + g).": [
+                _heavy_ball(k, beta=0.0) for k in (1, 2, 3)
+            ],
+        }
+        hint = next((h for h, v in variants.items() if np.allclose(got, v, rtol=1e-9)), None)
+        shown = ", ".join(f"{w:.6g}" for w in got)
+        raise CheckError(
+            f"momentum(10.0, 0.1, k) for k = 1, 2, 3 gave w = {shown}, expected 8.6, 6.22, {expected[2]:.6g}", hint
+        )
+    slow = _final_w("momentum(10.0, 0.1, 3, 0.5)", momentum(10.0, 0.1, 3, 0.5))
+    if not np.isclose(slow, _heavy_ball(3, beta=0.5), rtol=1e-12):
+        hint = "use the beta passed in, not a constant." if np.isclose(slow, expected[2], rtol=1e-12) else None
+        raise CheckError(f"momentum(10.0, 0.1, 3, 0.5) gave {slow:.6g}, expected {_heavy_ball(3, beta=0.5):.6g}", hint)
+    w = _final_w("momentum(10.0, 0.1, 200)", momentum(10.0, 0.1, 200))
+    if abs(w - 3.0) >= 1e-2:
+        raise CheckError(f"momentum(10.0, 0.1, 200) ended at w = {w:.6g}, not within 1e-2 of 3")
+    return f"first 3 steps exact (v = beta v + g; w -= lr v), beta honoured; 200 steps of lr 0.1 reach w = {w:.5f}"
 
 
 def check_adam(impl: Impl) -> str:

@@ -16,6 +16,9 @@ import numpy as np
 
 from backproplab._typing import FloatArray
 from backproplab.checker.sandbox import memory_limit_mib
+from backproplab.checker.sources import CELL_MARK
+
+BIG = 1e4  # |z| at which a naive exp overflows (exp(710) is already inf in float64)
 
 
 class CheckError(Exception):
@@ -121,13 +124,26 @@ def _library_dirs() -> tuple[str, ...]:
     return tuple(sorted(dirs))
 
 
+def outside_library(filename: str) -> bool:
+    """Whether code from ``filename`` is the learner's: not this checker's, the standard library's or a package's."""
+    return not filename.startswith(_library_dirs())
+
+
+def stub_name(exc: NotImplementedError) -> str | None:
+    """The learner's function that raised ``exc`` itself (a stub: ``raise NotImplementedError``), else ``None``."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames and outside_library(frames[-1].filename) and frames[-1].name != "<module>":
+        return frames[-1].name
+    return None
+
+
 def exception_report(exc: BaseException) -> tuple[str, str]:
     """``(detail, hint)`` for an exception raised by the learner's code: its type, message and line."""
     frames = traceback.extract_tb(exc.__traceback__)
     if isinstance(exc, SyntaxError) and exc.filename:  # the failing line is the exception itself
         where = f"{exc.filename}, line {exc.lineno}: {(exc.text or '').strip()}"
     else:
-        outside = [f for f in frames if not f.filename.startswith(_library_dirs())]
+        outside = [f for f in frames if outside_library(f.filename)]
         frame = outside[-1] if outside else (frames[-1] if frames else None)
         where = f"{frame.filename}, line {frame.lineno}, in {frame.name}: {frame.line}" if frame else "unknown place"
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__  # a bare assert has no message
@@ -146,6 +162,11 @@ def import_error_report(exc: BaseException) -> tuple[str, str]:
     """``(detail, hint)`` for an exception raised while importing the learner's file (every check needs it)."""
     detail, hint = exception_report(exc)
     frames = traceback.extract_tb(exc.__traceback__)
+    if any(CELL_MARK in f.filename for f in frames) or CELL_MARK in str(getattr(exc, "filename", "")):
+        return detail, hint + (
+            ". The checker runs your notebook's code cells in order and stops at the first that fails: fix that "
+            'cell, or put your own tests under `if __name__ == "__main__":` (true in Jupyter, not in the checker)'
+        )
     # the file's own top-level code (not a function it defines), or an exit from anywhere at import
     if isinstance(exc, SystemExit) or (frames and frames[-1].name == "<module>"):
         hint += (
@@ -166,3 +187,13 @@ def watched(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, lis
         warnings.simplefilter("always")
         result = fn(*args, **kwargs)
     return result, [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+
+
+def no_overflow(name: str, result: Any, caught: list[str], hint: str) -> np.ndarray:
+    """``result`` (of a call at ``|z| = BIG``) as an array; :class:`CheckError` with ``hint`` if it warned or is
+    not finite."""
+    arr = as_array(name, result)
+    if caught or not np.isfinite(arr).all():
+        what = f"warned {caught[0]!r}" if caught else "returned NaN or inf"
+        raise CheckError(f"{name} {what} at |z| = {BIG:g}", hint)
+    return arr

@@ -1,10 +1,11 @@
-"""Checks of the seed's two-layer network (7.4), the overfit test (7.5), XOR, and the CNN against PyTorch (7.8).
+"""Checks of the seed's two-layer network (7.4), the overfit test (7.5), training it with plain SGD, and XOR.
 
 The network is the seed's 7.4 one: ``Z1 = X W1 + b1``, ``A1 = relu(Z1)``, ``Z2 = A1 W2 + b2``,
 ``P = sigmoid(Z2)``, mean BCE. The learner's ``forward(X, W1, b1, W2, b2) -> (P, cache)`` and
-``backward(y, cache, W2) -> (dW1, db1, dW2, db2)`` are used as they are; training loops here use
-the library's Adam, whose step does not depend on the gradient's scale, so a loop's success tests
-the gradients' directions and the gradient check their exact values.
+``backward(y, cache, W2) -> (dW1, db1, dW2, db2)`` are used as they are. The overfit test and XOR
+train with the library's Adam, whose step does not depend on the gradient's scale, so they test the
+gradients' directions; ``network`` trains with plain SGD, whose step is ``lr`` times the gradient, so
+it also tests their scale; the gradient check tests their exact values.
 """
 
 from typing import Any
@@ -18,7 +19,7 @@ from backproplab.data.toy import xor
 from backproplab.demos import SOLVED_LOSS, tiny_dataset
 from backproplab.gradcheck import numerical_gradient
 from backproplab.layers import init_weight
-from backproplab.optim import Adam
+from backproplab.optim import SGD, Adam, Optimizer
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 XOR_SEEDS = range(5)  # "XOR is solved reliably": every one of these initialisations must solve it
@@ -95,11 +96,12 @@ def check_backward(impl: Impl) -> str:
     return f"dW1, db1, dW2, db2 match central differences of the mean BCE (max relative error {worst:.1e})"
 
 
-def train(impl: Impl, X: FloatArray, y: FloatArray, d_h: int, lr: float, steps: int, seed: int) -> np.ndarray:
-    """Full-batch Adam on the learner's gradients for ``steps`` steps; the final ``P: (n, 1)``."""
+def train(
+    impl: Impl, X: FloatArray, y: FloatArray, d_h: int, optimizer: Optimizer, steps: int, seed: int
+) -> np.ndarray:
+    """Full-batch ``optimizer`` steps on the learner's gradients for ``steps`` steps; the final ``P: (n, 1)``."""
     forward, backward = impl.get("forward", "backward")
     params = init_params(X.shape[1], d_h, seed)
-    optimizer = Adam(lr)
     for _ in range(steps):
         _, cache = _probabilities(forward, X, params)
         grads = _gradients(backward, y, cache, params)
@@ -120,7 +122,7 @@ def _verdict(P: np.ndarray, y: FloatArray) -> tuple[float, int]:
 def check_overfit(impl: Impl) -> str:
     X, labels = tiny_dataset(16, seed=0)
     y = labels[:, None].astype(float)
-    P = train(impl, X, y, d_h=64, lr=0.05, steps=600, seed=0)
+    P = train(impl, X, y, d_h=64, optimizer=Adam(0.05), steps=600, seed=0)
     loss, correct = _verdict(P, y)
     if loss >= SOLVED_LOSS:
         raise CheckError(
@@ -130,12 +132,58 @@ def check_overfit(impl: Impl) -> str:
     return f"16 points with random labels memorised: loss {loss:.5f} < {SOLVED_LOSS}, {correct}/16 correct"
 
 
+SGD_LR, SGD_STEPS = 1.0, 2000  # measured: correct gradients reach loss 0.0037; 16x too large ones stall at 1.3
+
+
+def _gradient_scale(impl: Impl, X: FloatArray, y: FloatArray, params: list[FloatArray]) -> float:
+    """``||learner's gradients|| / ||central differences||`` at ``params``: 1 when their scale is right."""
+    forward, backward = impl.get("forward", "backward")
+    _, cache = _probabilities(forward, X, params)
+    ours = np.concatenate([g.ravel() for g in _gradients(backward, y, cache, params)])
+    numeric = np.concatenate(
+        [numerical_gradient(lambda: _exact_bce(y, _exact_forward(X, *params)), p, h=1e-5).ravel() for p in params]
+    )
+    return float(np.linalg.norm(ours) / np.linalg.norm(numeric))
+
+
+def check_network(impl: Impl) -> str:
+    X, labels = tiny_dataset(16, seed=0)
+    y = labels[:, None].astype(float)
+    try:
+        loss, correct = _verdict(train(impl, X, y, d_h=64, optimizer=SGD(SGD_LR), steps=SGD_STEPS, seed=0), y)
+    except CheckError as e:
+        if e.hint != NOT_FINITE:
+            raise
+        loss, correct = float("inf"), 0  # diverged: the gradients' scale says why
+    if loss < SOLVED_LOSS:
+        return (
+            f"plain SGD (lr {SGD_LR:g}, {SGD_STEPS} steps) on your gradients memorises 16 points: "
+            f"loss {loss:.5f}, {correct}/16 correct"
+        )
+    scale = _gradient_scale(impl, X, y, init_params(X.shape[1], 64, seed=0))
+    outcome = f"is {loss:.4f} (needs < {SOLVED_LOSS})" if np.isfinite(loss) else "became NaN or inf"
+    detail = f"after {SGD_STEPS} plain SGD steps of lr {SGD_LR:g} the loss on 16 points {outcome}"
+    if scale > 1.5:
+        hint = (
+            f"your gradients are {scale:.3g} times the true ones (measured at the start; a missing / n?): plain SGD's "
+            f"step is lr x gradient, so its steps were {scale:.3g} times too large. Adam hides this; SGD does not."
+        )
+    elif scale < 1 / 1.5:
+        hint = (
+            f"your gradients are {scale:.3g} times the true ones (measured at the start; the 1/n applied twice?): "
+            "plain SGD's steps were too small to learn in time."
+        )
+    else:
+        hint = "your gradients have the right size but do not train: run the backward check (--exercise 7.4)."
+    raise CheckError(detail, hint)
+
+
 def check_xor(impl: Impl) -> str:
     X, labels = xor()
     y = labels[:, None].astype(float)
     losses = []
     for seed in XOR_SEEDS:
-        P = train(impl, X, y, d_h=16, lr=0.05, steps=500, seed=seed)
+        P = train(impl, X, y, d_h=16, optimizer=Adam(0.05), steps=500, seed=seed)
         loss, correct = _verdict(P, y)
         if loss >= SOLVED_LOSS or correct < 4:
             raise CheckError(

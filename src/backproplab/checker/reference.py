@@ -1,36 +1,57 @@
 """The library's own functions under the seed's names and signatures, for ``backproplab check``.
 
 Each is a thin adapter: the work is done by :mod:`backproplab.activations`, :mod:`~backproplab.losses`,
-:mod:`~backproplab.neural_network`, :mod:`~backproplab.optim` and :mod:`~backproplab.cnn`, so the
-checklist that grades a learner's file also grades the library.
+:mod:`~backproplab.neural_network`, :mod:`~backproplab.optim`, :mod:`~backproplab.layers` and
+:mod:`~backproplab.cnn`, so the checklist that grades a learner's file also grades the library.
 """
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from backproplab import cnn
 from backproplab._typing import FloatArray
-from backproplab.activations import logsumexp, relu, relu_deriv, sigmoid, sigmoid_deriv, softmax
+from backproplab.activations import (
+    leaky_relu,
+    leaky_relu_deriv,
+    logsumexp,
+    relu,
+    relu_deriv,
+    sigmoid,
+    sigmoid_deriv,
+    softmax,
+    tanh,
+    tanh_deriv,
+)
 from backproplab.cnn import conv2d_forward, conv2d_out, maxpool2d_forward
 from backproplab.demos import quadratic_path
 from backproplab.gradcheck import num_derivative
-from backproplab.layers import dense_forward
+from backproplab.layers import batchnorm_backward, batchnorm_forward, dense_forward, dropout_backward, dropout_forward
 from backproplab.losses import binary_cross_entropy as bce
 from backproplab.losses import categorical_cross_entropy
 from backproplab.neural_network import MLP
-from backproplab.optim import SGD, Adam, clip_by_norm
+from backproplab.optim import SGD, Adam, Momentum, clip_by_norm
 
 __all__ = [
     "adam",
     "backward",
+    "batchnorm_backward",
+    "batchnorm_forward",
     "bce",
     "categorical_cross_entropy",
     "clip_by_norm",
+    "conv2d_backward",
     "conv2d_forward",
     "conv2d_out",
     "dense_forward",
+    "dropout_backward",
+    "dropout_forward",
     "forward",
+    "leaky_relu",
+    "leaky_relu_deriv",
     "logsumexp",
+    "maxpool2d_backward",
     "maxpool2d_forward",
+    "momentum",
     "num_derivative",
     "relu",
     "relu_deriv",
@@ -38,6 +59,8 @@ __all__ = [
     "sigmoid",
     "sigmoid_deriv",
     "softmax",
+    "tanh",
+    "tanh_deriv",
 ]
 
 # The seed's 7.4 cache is a tuple of arrays; ours carries the network that ran the forward pass.
@@ -76,3 +99,20 @@ def sgd(w0: float, lr: float, steps: int) -> float:
 def adam(w0: float, lr: float, steps: int, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> float:
     """The seed's 7.6 ``adam``: ``steps`` steps of :class:`Adam` on ``(w - 3)^2``."""
     return float(quadratic_path(Adam(lr, beta1, beta2, eps), w0, steps)[-1])
+
+
+def momentum(w0: float, lr: float, steps: int, beta: float = 0.9) -> float:
+    """``steps`` steps of heavy-ball :class:`Momentum` (``v = beta v + g; w -= lr v``) on ``(w - 3)^2``."""
+    return float(quadratic_path(Momentum(lr, beta), w0, steps)[-1])
+
+
+def conv2d_backward(
+    dout: FloatArray, x: FloatArray, w: FloatArray, stride: int = 1, padding: int = 0
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``(dx, dw, db)`` of :func:`conv2d_forward`: ``x: (N, C_in, H, W)``, ``w: (C_out, C_in, KH, KW)``."""
+    return cnn.conv2d_backward(dout, x, w, stride, padding)
+
+
+def maxpool2d_backward(dout: FloatArray, x: FloatArray, kernel: int = 2, stride: int = 2) -> FloatArray:
+    """``dx: (N, C, H, W)`` of max pooling: each window's gradient to its (first) maximum."""
+    return cnn.maxpool2d_backward(dout, x, kernel, stride)
