@@ -7,31 +7,36 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from itertools import pairwise
 
 import numpy as np
 
-from backproplab import __version__
+from backproplab import __version__, learner_run, quiz
 from backproplab.checker.cli import add_parser as add_check_parser
 from backproplab.checker.cli import cmd_check
+from backproplab.checker.hints import CheckError
 from backproplab.cnn.lenet import lenet_spec
-from backproplab.cnn.spec import Row, parse_shape, parse_spec, shape_table
-from backproplab.demos import SOLVED_LOSS, RunResult, overfit_tiny, train_xor
-from backproplab.fit import History
+from backproplab.cnn.spec import parse_shape, parse_spec, shape_table
+from backproplab.data.toy import xor
+from backproplab.demos import SOLVED_LOSS, RunResult, fit_full_batch, overfit_net, tiny_dataset, xor_net
 from backproplab.gradcheck import ParamCheck, check_mlp_gradients
+from backproplab.learn_cli import IMPL_HELP, parse_sizes
 from backproplab.learn_cli import add_parsers as add_learning_parsers
-from backproplab.learn_cli import parse_sizes
-from backproplab.neural_network import MLP
+from backproplab.neural_network import MLP, Activation, Output
 from backproplab.playground.cli import add_parser as add_playground_parser
+from backproplab.starter.cli import add_parser as add_init_parser
+
+TORCH_MISSING = (
+    "train-cnn needs PyTorch: pip install torch==2.13.0 (the CPU build: see the README), or use --engine numpy"
+)
 
 
-def _milestones(history: History) -> list[str]:
+def _milestones(losses: list[float]) -> list[str]:
     """Lines showing the loss at epochs 1, 10, 100, ... and the last, then when it crossed 0.1 and 0.01."""
-    n = len(history.loss)
+    n = len(losses)
     epochs = sorted({1, n} | {e for e in (10, 50, 100, 200, 500, 1000, 2000, 5000) if e < n})
-    lines = ["  epoch      loss"] + [f"  {e:>5}  {history.loss[e - 1]:8.5f}" for e in epochs]
+    lines = ["  epoch      loss"] + [f"  {e:>5}  {losses[e - 1]:8.5f}" for e in epochs]
     for bar in (0.1, SOLVED_LOSS):
-        first = next((i + 1 for i, loss in enumerate(history.loss) if loss < bar), None)
+        first = next((i + 1 for i, loss in enumerate(losses) if loss < bar), None)
         lines.append(f"  loss < {bar:g}: " + (f"first at epoch {first}" if first else "never reached"))
     return lines
 
@@ -45,27 +50,36 @@ def _predictions(result: RunResult) -> list[str]:
     return lines
 
 
-def _verdict(result: RunResult, what: str) -> str:
-    correct = round(result.accuracy * len(result.y))
+def _verdict(result: RunResult | learner_run.Fit, what: str) -> str:
     status = "SOLVED" if result.solved else "NOT SOLVED"
     return (
-        f"{what} {status}: final loss {result.final_loss:.5f} (bar < {SOLVED_LOSS}), {correct}/{len(result.y)} correct"
+        f"{what} {status}: final loss {result.final_loss:.5f} (bar < {SOLVED_LOSS}), {result.correct}/{result.total} "
+        "correct"
     )
 
 
 def cmd_xor(args: argparse.Namespace) -> int:
-    result = train_xor(seed=args.seed, hidden=args.hidden, lr=args.lr, epochs=args.epochs)
-    print(f"XOR: {result.net}, Adam lr={args.lr:g}, {args.epochs} full-batch epochs, seed {args.seed}")
-    print("\n".join(_milestones(result.history)))
+    net = xor_net(args.seed, args.hidden)
+    print(f"XOR: {net}, Adam lr={args.lr:g}, {args.epochs} full-batch epochs, seed {args.seed}", flush=True)
+    result = fit_full_batch(net, *xor(), lr=args.lr, epochs=args.epochs)
+    print("\n".join(_milestones(result.losses)))
     print("\n".join(_predictions(result)))
     print(_verdict(result, "XOR"))
     return 0 if result.solved else 1
 
 
 def cmd_overfit(args: argparse.Namespace) -> int:
-    result = overfit_tiny(seed=args.seed, n=args.samples, epochs=args.epochs, lr=args.lr)
-    print(f"Overfit test: {result.net} on {args.samples} points with random labels, Adam lr={args.lr:g}")
-    print("\n".join(_milestones(result.history)))
+    what = f"on {args.samples} points with random labels, Adam lr={args.lr:g}, {args.epochs} epochs"
+    result: RunResult | learner_run.Fit
+    if args.impl is None:
+        net = overfit_net(args.seed)
+        print(f"Overfit test: {net} {what}", flush=True)
+        result = fit_full_batch(net, *tiny_dataset(args.samples, args.seed), lr=args.lr, epochs=args.epochs)
+    else:
+        learner = learner_run.load_net(args.impl)
+        print(f"Overfit test: your forward and backward ({learner.label}), 2-64-1 ReLU/sigmoid, {what}", flush=True)
+        result = learner_run.overfit(learner, seed=args.seed, n=args.samples, epochs=args.epochs, lr=args.lr)
+    print("\n".join(_milestones(result.losses)))
     print(_verdict(result, "Overfit test"))
     if not result.solved:
         print("A network that cannot memorise a handful of points has a bug: run `backproplab gradcheck`.")
@@ -73,20 +87,30 @@ def cmd_overfit(args: argparse.Namespace) -> int:
 
 
 def run_gradcheck(args: argparse.Namespace) -> list[ParamCheck]:
-    sizes = parse_sizes(args.sizes, "--sizes")
-    net = MLP(sizes, args.activation, args.output, seed=args.seed, dtype=np.float64)
+    how = f"{args.samples} random samples, float64, five-point central differences, h={args.h:g}"
+    if args.impl is not None:
+        if args.activation or args.output:
+            raise ValueError(
+                "--impl checks the seed's 7.4 network, ReLU then sigmoid: leave --activation and --output out"
+            )
+        sizes = learner_run.network_sizes(parse_sizes(args.sizes or "3,5,1", "--sizes"))
+        learner = learner_run.load_net(args.impl)
+        print(f"Gradient check: your backward ({learner.label}) against your forward + BCE, {list(sizes)}, {how}")
+        return learner_run.gradcheck(learner, sizes, args.samples, args.seed, args.h, args.tol)
+    layer_sizes = parse_sizes(args.sizes or "4,12,8,3", "--sizes")
+    activation: Activation = args.activation or "relu"
+    output: Output = args.output or "softmax"
+    net = MLP(layer_sizes, activation, output, seed=args.seed, dtype=np.float64)
     # a stream of its own: default_rng(seed) would draw X equal to the weights' own draws
     rng = np.random.default_rng([args.seed, 1])
-    X = rng.standard_normal((args.samples, sizes[0]))
-    if args.output == "softmax":
-        y: np.ndarray = rng.integers(0, sizes[-1], args.samples)
-    elif args.output == "sigmoid":
-        y = rng.integers(0, 2, (args.samples, sizes[-1])).astype(np.float64)
+    X = rng.standard_normal((args.samples, layer_sizes[0]))
+    if output == "softmax":
+        y: np.ndarray = rng.integers(0, layer_sizes[-1], args.samples)
+    elif output == "sigmoid":
+        y = rng.integers(0, 2, (args.samples, layer_sizes[-1])).astype(np.float64)
     else:
-        y = rng.standard_normal((args.samples, sizes[-1]))
-    print(
-        f"Gradient check: {net}, {args.samples} random samples, float64, five-point central differences, h={args.h:g}"
-    )
+        y = rng.standard_normal((args.samples, layer_sizes[-1]))
+    print(f"Gradient check: {net}, {how}")
     return check_mlp_gradients(net, X, y, h=args.h, tol=args.tol)
 
 
@@ -98,6 +122,9 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
             f"  {r.name:<6} {r.shape!s:<10} {r.max_rel_error:13.2e}  {r.band:<10} {r.checked:>7}  {r.near_kink:>9}"
             + ("" if r.passed else "  FAIL")
         )
+    for r in results:
+        if r.note:
+            print(f"  {r.name}: {r.note}")
     print("  bands: > 1e-2 wrong, 1e-2..1e-4 suspicious, 1e-4..1e-7 ok only with kinks, < 1e-7 good")
     kinks = sum(r.near_kink for r in results)
     if kinks:
@@ -110,46 +137,41 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _shape_rows(args: argparse.Namespace) -> list[Row]:
+def cmd_shapes(args: argparse.Namespace) -> int:
     shape = parse_shape(args.input)
     if len(shape) != 3:
         raise ValueError(f"--input must be CxHxW, e.g. 1x28x28, got {args.input!r}")
-    return shape_table(parse_spec(args.net), (shape[0], shape[1], shape[2]))
-
-
-def cmd_shapes(args: argparse.Namespace) -> int:
-    rows = _shape_rows(args)
+    specs = parse_spec(args.net)
+    rows = shape_table(specs, (shape[0], shape[1], shape[2]))
     if args.quiz:
-        return _quiz(rows)
+        return _quiz(quiz.questions(specs, rows), args)
     print(f"Shapes for one {args.input} image through {args.net}")
     print(f"  {'layer':<8} {'what':<38} {'output shape':<14} {'params':>7}  how")
     for row in rows:
-        print(
-            f"  {row.name:<8} {row.description:<38} {'x'.join(map(str, row.shape)):<14} {row.params:>7}  {row.formula}"
-        )
+        print(f"  {row.name:<8} {row.description:<38} {quiz.fmt(row.shape):<14} {row.params:>7}  {row.formula}")
     print(f"  total parameters: {sum(row.params for row in rows):,}")
     return 0
 
 
-def _quiz(rows: list[Row]) -> int:
+def _quiz(questions: list[quiz.Question], args: argparse.Namespace) -> int:
     """Ask the output shape of every layer that changes it; 0 if all answers were right."""
-    asked = [
-        (before, row)
-        for before, row in pairwise(rows)
-        if row.description != "elementwise" and not row.name.startswith(("bn", "dropout"))  # shape kept
-    ]
-    right = 0
+    asked = [q for q in questions if q.asked]
+    right = answered = 0
     print("Shape quiz: type each layer's output shape for ONE image, like 6x28x28 (the batch axis left out).")
-    for before, row in asked:
-        answer = input(f"{row.name} ({row.description}) on {'x'.join(map(str, before.shape))} -> ? ")
+    for q in questions:
+        if not q.asked:
+            print(q.skipped)
+            continue
+        args.during = f" at question {answered + 1} of {len(asked)} ({right} right so far)"
         try:
-            correct = parse_shape(answer) == row.shape
-        except ValueError as e:
-            print(f"  {e}")
-            correct = False
+            text = input(q.prompt)
+        except EOFError:  # the input ended (Ctrl-D, a file or pipe that ran out)
+            print(f"\nend of input after {answered} of {len(asked)} questions; score so far: {right}/{answered}")
+            return 1
+        correct, lines = quiz.grade(text, q)
         right += correct
-        shape = "x".join(map(str, row.shape))
-        print(f"  {'right' if correct else 'not quite'}: {shape}" + (f"   ({row.formula})" if row.formula else ""))
+        answered += 1
+        print("\n".join(f"  {line}" for line in lines))
     print(f"score: {right}/{len(asked)}")
     return 0 if right == len(asked) else 1
 
@@ -157,7 +179,13 @@ def _quiz(rows: list[Row]) -> int:
 def cmd_train_cnn(args: argparse.Namespace) -> int:
     from backproplab.training.cli import main as train_main  # imports torch: only when asked for
 
-    return train_main(args.args)
+    try:
+        return train_main(args.args)
+    except ModuleNotFoundError as e:
+        if (e.name or "").partition(".")[0] != "torch":
+            raise
+        print(f"error: {TORCH_MISSING}", file=sys.stderr)
+        return 1
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -192,7 +220,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     status: dict[str, int] = {}
     for name, fn, argv in steps:
         print(f"\n=== backproplab {' '.join(argv)} ===")
+        args.during = f" during its {name} step"
         status[name] = fn(parse(parser, argv))
+        if status[name] == 130:  # train-cnn stopped by Ctrl-C: it said what it saved
+            return 130
     print("\n=== summary ===")
     for name, code in status.items():
         print(f"  {name:<24} {'pass' if code == 0 else 'FAIL'}")
@@ -229,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=16, help="number of points (default 16)")
     p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default 0.01)")
     p.add_argument("--epochs", type=int, default=1000, help="full-batch epochs (default 1000)")
+    p.add_argument("--impl", metavar="PATH_OR_MODULE", help=IMPL_HELP + " (a 2-64-1 network)")
     p.set_defaults(func=cmd_overfit)
 
     p = sub.add_parser(
@@ -238,23 +270,22 @@ def build_parser() -> argparse.ArgumentParser:
         "five-point central differences, and print a per-parameter table. Exit 1 if any "
         "parameter's max relative error exceeds the tolerance.",
     )
-    p.add_argument("--sizes", default="4,12,8,3", help="layer sizes, input first (default 4,12,8,3)")
+    p.add_argument("--sizes", help="layer sizes, input first (default 4,12,8,3; with --impl d_in,d_h,1, default 3,5,1)")
     p.add_argument(
         "--activation",
-        default="relu",
         choices=["relu", "tanh", "sigmoid", "leaky_relu"],
         help="hidden activation (default relu)",
     )
     p.add_argument(
         "--output",
-        default="softmax",
         choices=["softmax", "sigmoid", "linear"],
-        help="output and loss (default softmax)",
+        help="output and loss (default softmax; sigmoid and BCE with --impl)",
     )
     p.add_argument("--samples", type=int, default=8, help="random samples (default 8)")
     p.add_argument("--seed", type=int, default=0, help="seed for weights and data (default 0)")
     p.add_argument("--h", type=float, default=1e-3, help="finite-difference step (default 1e-3)")
     p.add_argument("--tol", type=float, default=1e-7, help="max relative error allowed (default 1e-7)")
+    p.add_argument("--impl", metavar="PATH_OR_MODULE", help=IMPL_HELP)
     p.set_defaults(func=cmd_gradcheck)
 
     p = sub.add_parser(
@@ -293,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_learning_parsers(sub)  # trace, graph, plots
     add_check_parser(sub)
+    add_init_parser(sub)  # the starter kit: files and notebooks to work in
     return parser
 
 
@@ -307,10 +339,23 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpar
     return args
 
 
+def interrupted(args: argparse.Namespace) -> str:
+    """The one line Ctrl-C prints: the command, where it was (``args.during``) and what it left (``args.saved``)."""
+    during, saved = getattr(args, "during", ""), getattr(args, "saved", "nothing was saved")
+    return f"backproplab {args.command}: interrupted (Ctrl-C){during}; {saved}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit status. 2: bad input; 130: Ctrl-C, after one line saying what was interrupted."""
     args = parse(build_parser(), argv)
     try:
         code: int = args.func(args)
+    except KeyboardInterrupt:
+        print(interrupted(args), file=sys.stderr)
+        return 130
+    except CheckError as e:  # --impl: the learner's code failed, or returned the wrong kind or shape
+        print(f"error: {e.detail}" + (f"\n  hint: {e.hint}" if e.hint else ""), file=sys.stderr)
+        return 1
     except (ValueError, TypeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -32,22 +32,45 @@ class RunResult:
     def solved(self) -> bool:
         return self.final_loss < SOLVED_LOSS and self.accuracy == 1.0
 
+    @property
+    def correct(self) -> int:
+        return round(self.accuracy * len(self.y))
 
-def _finish(net: MLP, X: FloatArray, y: IntArray, history: History) -> RunResult:
+    @property
+    def total(self) -> int:
+        return len(self.y)
+
+    @property
+    def losses(self) -> list[float]:
+        """The mean training loss of each epoch."""
+        return self.history.loss
+
+
+def xor_net(seed: int = 0, hidden: int = 8) -> MLP:
+    """The ``2 -> hidden -> 1`` tanh network with a sigmoid output that :func:`train_xor` trains (float64)."""
+    return MLP([2, hidden, 1], hidden_activation="tanh", output="sigmoid", seed=seed, dtype=np.float64)
+
+
+def overfit_net(seed: int = 0) -> MLP:
+    """The ``2 -> 64 -> 64 -> 1`` ReLU network with a sigmoid output of the overfit test (float64)."""
+    return MLP([2, 64, 64, 1], hidden_activation="relu", output="sigmoid", seed=seed, dtype=np.float64)
+
+
+def fit_full_batch(net: MLP, X: FloatArray, y: IntArray, lr: float, epochs: int) -> RunResult:
+    """Train ``net`` on all of ``(X, y)`` at once for ``epochs`` Adam steps; ``X: (n, d_in)``, ``y: (n,)`` of 0/1."""
+    history = net.fit(X, y, optimizer=Adam(lr), epochs=epochs, batch_size=None, verbose=False)
     final_loss, _ = net.loss(net.forward(X), y)
     return RunResult(net, X, y, history, final_loss, net.accuracy(X, y))
 
 
 def train_xor(seed: int = 0, hidden: int = 8, lr: float = 0.1, epochs: int = 500) -> RunResult:
-    """Train a 2-``hidden``-1 tanh network with a sigmoid output on the four XOR points.
+    """Train :func:`xor_net` on the four XOR points.
 
     The defaults solve XOR (loss < 0.01, 4/4 correct) for every one of seeds 0-199 (a test runs
     them all): 8 tanh units and Adam give enough slack that no initialisation gets stuck.
     """
     X, y = xor()
-    net = MLP([2, hidden, 1], hidden_activation="tanh", output="sigmoid", seed=seed, dtype=np.float64)
-    history = net.fit(X, y, optimizer=Adam(lr), epochs=epochs, batch_size=None, verbose=False)
-    return _finish(net, X, y, history)
+    return fit_full_batch(xor_net(seed, hidden), X, y, lr, epochs)
 
 
 def tiny_dataset(n: int = 16, seed: int = 0) -> tuple[FloatArray, IntArray]:
@@ -59,14 +82,12 @@ def tiny_dataset(n: int = 16, seed: int = 0) -> tuple[FloatArray, IntArray]:
 
 
 def overfit_tiny(seed: int = 0, n: int = 16, epochs: int = 1000, lr: float = 0.01) -> RunResult:
-    """The overfit test: a 2-64-64-1 ReLU network must memorise :func:`tiny_dataset` (loss < 0.01).
+    """The overfit test: :func:`overfit_net` must memorise :func:`tiny_dataset` (loss < 0.01).
 
     If a network cannot memorise 16 points, the bug is in the code, not in the hyperparameters.
     """
     X, y = tiny_dataset(n, seed)
-    net = MLP([2, 64, 64, 1], hidden_activation="relu", output="sigmoid", seed=seed, dtype=np.float64)
-    history = net.fit(X, y, optimizer=Adam(lr), epochs=epochs, batch_size=None, verbose=False)
-    return _finish(net, X, y, history)
+    return fit_full_batch(overfit_net(seed), X, y, lr, epochs)
 
 
 def quadratic_path(optimizer: Optimizer, w0: float = 10.0, steps: int = 200) -> FloatArray:

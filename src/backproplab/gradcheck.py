@@ -7,7 +7,7 @@ Relative error bands, as in CS231n: > 1e-2 the gradient is wrong; 1e-2 .. 1e-4 s
 1e-4 .. 1e-7 acceptable with kinks (ReLU) but not without; < 1e-7 good.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -89,6 +89,7 @@ class ParamCheck:
     checked: int
     near_kink: int
     tol: float
+    note: str = ""  # why it could not be checked (a gradient of the wrong shape)
 
     @property
     def passed(self) -> bool:
@@ -109,11 +110,50 @@ def _kink_signs(model: MLP) -> BoolArray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
-def _loss_noting_kinks(model: MLP, X: FloatArray, y: ArrayLike, base_signs: BoolArray, log: list[bool]) -> float:
-    """The model's loss on ``(X, y)``; appends to ``log`` whether any ReLU input changed sign."""
-    loss = model.loss(model.forward(X), y)[0]
-    log.append(not np.array_equal(_kink_signs(model), base_signs))
-    return loss
+def _loss_noting_kinks(
+    loss: Callable[[], float], kink_signs: Callable[[], BoolArray], base_signs: BoolArray, log: list[bool]
+) -> float:
+    """``loss()``; appends to ``log`` whether any ReLU input changed sign."""
+    value = loss()
+    log.append(not np.array_equal(kink_signs(), base_signs))
+    return value
+
+
+def check_gradients(
+    params: Sequence[tuple[str, FloatArray]],
+    analytic: Sequence[np.ndarray],
+    loss: Callable[[], float],
+    base_loss: float,
+    kink_signs: Callable[[], BoolArray],
+    h: float = 1e-3,
+    tol: float = 1e-7,
+) -> list[ParamCheck]:
+    """Check each gradient in ``analytic`` against central differences of ``loss()`` in its parameter.
+
+    ``params``: ``(name, array)`` pairs that ``loss()`` reads (each is perturbed in place and restored);
+    ``analytic``: their gradients in the same order, computed at the current values, where the loss is
+    ``base_loss``. ``kink_signs()``: the ``input > 0`` pattern of every ReLU, now and after each
+    ``loss()``, to set apart stencils that cross a kink. A gradient whose shape is not its parameter's
+    fails with a note instead of being compared.
+    """
+    # The stencil's round-off grows with the loss itself (about 1e-16 * |L| / h), so the floor of the
+    # relative error does too: "<= 1e-7" then means 7 digits, or 1e-12 * max(1, |L|) absolutely.
+    floor = 1e-5 * max(1.0, abs(base_loss))
+    base_signs = kink_signs()
+    results = []
+    for (name, p), a in zip(params, analytic, strict=True):
+        if a.shape != p.shape:
+            transposed = " (its transpose)" if a.ndim == 2 and a.shape == p.shape[::-1] else ""
+            note = f"d{name} has shape {a.shape}{transposed}, but a gradient has its parameter's shape {p.shape}"
+            results.append(ParamCheck(name, a.shape, np.inf, 0, 0, tol, note))
+            continue
+        crossed: list[bool] = []
+        numeric = numerical_gradient(partial(_loss_noting_kinks, loss, kink_signs, base_signs, crossed), p, h)
+        # four evaluations per element; any one crossing a kink spoils that element's estimate
+        kinked = np.array(crossed, dtype=bool).reshape(p.size, -1).any(axis=1).reshape(p.shape)
+        err = relative_error(a, numeric, floor)[~kinked]
+        results.append(ParamCheck(name, a.shape, float(err.max(initial=0.0)), int(err.size), int(kinked.sum()), tol))
+    return results
 
 
 def check_mlp_gradients(model: MLP, X: ArrayLike, y: ArrayLike, h: float = 1e-3, tol: float = 1e-7) -> list[ParamCheck]:
@@ -124,23 +164,19 @@ def check_mlp_gradients(model: MLP, X: ArrayLike, y: ArrayLike, h: float = 1e-3,
     """
     if np.dtype(model.dtype) != np.float64:
         raise TypeError(f"gradient checking needs a float64 model, got {np.dtype(model.dtype)}")
-    logits = model.forward(X)
+    X_arr = np.asarray(X, dtype=np.float64)
+    logits = model.forward(X_arr)
     loss, dlogits = model.loss(logits, y)
     model.backward(dlogits)
-    # The stencil's round-off grows with the loss itself (about 1e-16 * |L| / h), so the floor of the
-    # relative error does too: "<= 1e-7" then means 7 digits, or 1e-12 * max(1, |L|) absolutely.
-    floor = 1e-5 * max(1.0, abs(loss))
-    base_signs = _kink_signs(model)
     analytic = [g.copy() for g in model.grads]
-    X_arr = np.asarray(X, dtype=np.float64)
-
-    results = []
-    for (name, p), a in zip(model.named_params(), analytic, strict=True):
-        crossed: list[bool] = []
-        numeric = numerical_gradient(partial(_loss_noting_kinks, model, X_arr, y, base_signs, crossed), p, h)
-        # four evaluations per element; any one crossing a kink spoils that element's estimate
-        kinked = np.array(crossed, dtype=bool).reshape(p.size, -1).any(axis=1).reshape(p.shape)
-        err = relative_error(a, numeric, floor)[~kinked]
-        results.append(ParamCheck(name, a.shape, float(err.max(initial=0.0)), int(err.size), int(kinked.sum()), tol))
+    results = check_gradients(
+        model.named_params(),
+        analytic,
+        lambda: model.loss(model.forward(X_arr), y)[0],
+        loss,
+        lambda: _kink_signs(model),
+        h,
+        tol,
+    )
     model.forward(X_arr)  # leave the caches as the caller's forward left them
     return results

@@ -1,7 +1,8 @@
 """The learning commands: ``backproplab trace``, ``graph`` and ``plots`` (presentation only).
 
 :func:`add_parsers` registers them on the ``backproplab`` command line; the logic lives in
-:mod:`backproplab.trace`, :mod:`backproplab.graph` and :mod:`backproplab.plots`.
+:mod:`backproplab.trace` (:mod:`backproplab.learner_trace` for ``trace --impl``), :mod:`backproplab.graph`
+and :mod:`backproplab.plots`.
 """
 
 import argparse
@@ -10,12 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from backproplab import graph
+from backproplab.learner_run import SIGNATURES, load_net
+from backproplab.learner_trace import trace_learner
 from backproplab.trace import render, trace_step
 
 TRACE_TOLERANCE = 1e-10  # traced vs core gradients: the same float64 arithmetic, so ~0 is expected
+IMPL_HELP = f"run YOUR {SIGNATURES}, from this file or module instead of the library's network"
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
+    if args.impl is not None:
+        learner = trace_learner(load_net(args.impl), hidden=args.hidden, lr=args.lr, seed=args.seed)
+        print(learner.render())
+        return 0 if learner.passed else 1
     t = trace_step(hidden=args.hidden, lr=args.lr, seed=args.seed)
     print(render(t))
     return 0 if t.max_grad_diff <= TRACE_TOLERANCE else 1
@@ -54,7 +62,9 @@ def cmd_plots(args: argparse.Namespace) -> int:
     names = plots.figure_names(args.only)
     args.out.mkdir(parents=True, exist_ok=True)
     for i, name in enumerate(names, 1):
-        path = plots.write_figure(name, args.out)
+        args.during = f" while drawing {name}"  # for the line Ctrl-C prints (backproplab.cli.main)
+        path = plots.write_figure(name, args.out)  # atomic: never a partial file
+        args.saved = f"{args.out} holds the {i} finished figure(s), {', '.join(names[:i])}; no partial file"
         print(f"[{i}/{len(names)}] {name}: {plots.FIGURES[name].description} -> {path}", flush=True)
     return 0
 
@@ -66,11 +76,18 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
         help="one training step of exercise 7.4's XOR network, printed as the chain rule at work",
         description="Run one SGD step of the seed's 2-H-1 ReLU/sigmoid network on XOR and print every node's "
         "formula, shape and value, each local derivative, each delta flowing back, the gradients and the update. "
-        "Exit 0 when the traced gradients equal MLP.backward's.",
+        "Exit 0 when the traced gradients equal MLP.backward's. With --impl, your forward and backward compute the "
+        "step and every intermediate found in them (Z1, A1, Z2, P, dZ2, dW2, db2, dA1, dZ1, dW1, db1) is compared "
+        "with the reference: exit 1 when one differs.",
     )
     p.add_argument("--hidden", type=int, default=3, help="hidden units (default 3)")
     p.add_argument("--lr", type=float, default=0.5, help="SGD learning rate (default 0.5)")
     p.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
+    p.add_argument(
+        "--impl",
+        metavar="PATH_OR_MODULE",
+        help=IMPL_HELP + "; mark the first node whose value differs from the reference, with a hint",
+    )
     p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser(
