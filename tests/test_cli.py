@@ -111,7 +111,7 @@ def test_demo_runs_everything_and_summarises(
     out = capsys.readouterr().out
     assert "=== summary ===" in out
     assert out.split("=== summary ===")[1].count(" pass") == 7
-    assert "summary: 19 pass, 0 fail" in out  # the module's checklist
+    assert "summary: 31 pass, 0 fail" in out  # the module's checklist and its extensions
     assert "conv1    6 filters 5x5" in out  # the LeNet shape table
     torch_run, numpy_run = out.split("test accuracy (fast on digits, 360 images): ")[1:]
     assert float(torch_run.split()[0]) >= 0.98

@@ -64,7 +64,7 @@ def test_a_diverging_run_leaves_an_earlier_runs_files_as_they_were(
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     capsys.readouterr()
     assert main(["--engine", "numpy", *DIGITS, "--preset", "lenet", *DIVERGING, "--out", str(tmp_path)]) == 2
-    assert "checkpoint.npz still holds the last finished epoch" in capsys.readouterr().err
+    assert "already holds a run" in capsys.readouterr().err  # refused before training: no --resume or --overwrite
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     _, arrays = load_npz(tmp_path / "checkpoint.npz", FORMAT)
     assert all(np.isfinite(a).all() for a in arrays.values())

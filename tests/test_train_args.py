@@ -57,8 +57,8 @@ def test_seed_outside_32_bits_is_refused(value: str, run: Path, capsys: pytest.C
     assert f"--seed must be in [0, 2**32 - 1], got {value}" in refused(run, capsys, "--seed", value)
 
 
-@pytest.mark.parametrize(("option", "value"), [("--epochs", "0"), ("--batch-size", "-3")])
-def test_epochs_and_batch_size_below_one_are_refused(
+@pytest.mark.parametrize(("option", "value"), [("--epochs", "0"), ("--batch-size", "-3"), ("--threads", "0")])
+def test_epochs_batch_size_and_threads_below_one_are_refused(
     option: str, value: str, run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert f"{option} must be positive, got {value}" in refused(run, capsys, option, value)

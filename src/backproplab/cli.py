@@ -198,22 +198,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
         (
             "train-cnn",
             cmd_train_cnn,
+            # the digits defaults (30 epochs, one thread); --overwrite: `make demo` may run again
             [
                 "train-cnn",
                 "--dataset",
                 "digits",
-                "--epochs",
-                "20",
                 "--out",
                 "runs/demo",
                 "--export",
                 "runs/demo/model.npz",
+                "--overwrite",
             ],
         ),
         (
             "train-cnn --engine numpy",
             cmd_train_cnn,
-            ["train-cnn", "--engine", "numpy", "--dataset", "digits", "--out", "runs/demo-numpy"],
+            ["train-cnn", "--engine", "numpy", "--dataset", "digits", "--out", "runs/demo-numpy", "--overwrite"],
         ),
     ]
     parser = build_parser()

@@ -58,4 +58,4 @@ def saved(path: Path) -> Saved:
     state = read_checkpoint(path)
     arrays = {k: v.numpy().astype("float32") for k, v in state["model"].items() if not k.endswith("tracked")}
     c, h, w = state["input_shape"]
-    return Saved(state["spec"], (c, h, w), arrays, list(state["history"]), state.get("config", {}))
+    return Saved(state["spec"], (c, h, w), arrays, list(state["history"]))

@@ -68,7 +68,8 @@ def _train_torch(config: TrainConfig, stage: Stage) -> Outcome | None:
 
 def _report_last_good(config: TrainConfig) -> None:
     """After a diverging run: curves and ``--export`` from the checkpoint of its last finished epoch, if
-    this run (same settings) wrote one; an earlier run's files in the folder are left alone."""
+    it finished one. The checkpoint in ``--out`` is this run's: a run starts only in a folder without
+    one, or after ``--overwrite`` removed it, or (``--resume``) continues it."""
     name = "checkpoint.npz" if config.engine == "numpy" else "checkpoint.pt"
     path = config.out / name
     if not path.is_file():
@@ -78,11 +79,10 @@ def _report_last_good(config: TrainConfig) -> None:
     else:
         from backproplab.training.checkpoint import saved
     state = saved(path)
-    stored, asked = state.config, config.to_dict()
-    if not state.history or any(stored.get(k) != v for k, v in asked.items() if k not in ("resume", "verbose")):
+    if not state.history:
         return
     title = f"{config.preset} on {config.dataset} ({config.engine}), until it diverged"
-    plot_curves(state.history, config.out / "curves.png", title)
+    plot_curves(state.history, config.out / "curves.png", title, config)
     wrote = [str(config.out / "curves.png")]
     if config.export is not None:
         net = SpecNet(state.spec, state.arrays, state.input_shape)
@@ -108,6 +108,11 @@ def _main(argv: list[str] | None, stage: Stage) -> int:
         config = parse_config(argv)
         if config.resume:
             stage.interrupted = f"interrupted before training resumed; the checkpoint in {config.out} is as it was"
+        if config.overwrite:
+            stage.interrupted = (
+                f"interrupted before training started; nothing of this run was written, and {config.out} may have "
+                "lost the earlier run's files, some or all: start over with --overwrite"
+            )
         outcome = _train_numpy(config, stage) if config.engine == "numpy" else _train_torch(config, stage)
     except TrainingInterruptedError as e:
         print(f"{e}\ncontinue with the same command and --resume", file=sys.stderr)
@@ -126,7 +131,7 @@ def _main(argv: list[str] | None, stage: Stage) -> int:
     print(f"test accuracy ({config.preset} on {config.dataset}, {len(data.y_test)} images): {accuracy:.4f}")
     for line in outcome.lines:
         print(line)
-    plot_curves(outcome.history, config.out / "curves.png", title)
+    plot_curves(outcome.history, config.out / "curves.png", title, config)
     plot_confusion(data.y_test, outcome.predictions, data.classes, config.out / "confusion.png", title)
     print(f"wrote {config.out}/{outcome.checkpoint}, metrics.jsonl, curves.png, confusion.png")
     if config.export is not None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from backproplab._io import atomic_write
 from backproplab._validation import MetaRules, check_meta, check_weights
-from backproplab.training.config import TrainConfig
+from backproplab.training.config import RUN_FILES, TrainConfig
 
 
 class TrainingInterruptedError(Exception):
@@ -25,13 +25,12 @@ class TrainingInterruptedError(Exception):
 @dataclass
 class Saved:
     """What a checkpoint of either engine holds for a report: the network as PyTorch-named float32
-    arrays, its spec and input shape, the history of its finished epochs and the run's settings."""
+    arrays, its spec and input shape, and the history of its finished epochs."""
 
     spec: str
     input_shape: tuple[int, int, int]
     arrays: dict[str, np.ndarray]
     history: list[dict[str, Any]]
-    config: dict[str, Any]
 
 
 class TrainingDivergedError(ValueError):
@@ -112,9 +111,12 @@ def sigint_flag() -> Iterator[list[bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-# What --resume may change: where files go, how much is printed, where data comes from, which device,
-# and --epochs (checked apart). Any other setting changes the run the checkpoint is part of.
-RESUMABLE_CHANGES = frozenset({"epochs", "out", "export", "verbose", "download", "data_dir", "device", "resume"})
+# What --resume may change: where files go, how much is printed, where data comes from, which device
+# and how many threads, and --epochs (checked apart). Any other setting changes the run the checkpoint
+# is part of.
+RESUMABLE_CHANGES = frozenset(
+    {"epochs", "out", "export", "verbose", "download", "data_dir", "device", "threads", "resume", "overwrite"}
+)
 
 
 def _flag(key: str, value: Any) -> str:
@@ -165,11 +167,22 @@ def resume_note(saved: dict[str, Any], config: TrainConfig, steps_per_epoch: int
 
 def open_run_folder(config: TrainConfig, history: list[dict[str, Any]]) -> None:
     """Make ``--out``, remove the temporary files a killed run may have left in it (an atomic write
-    that never finished: the file it was to replace is intact), and on ``--resume`` rewrite
-    ``metrics.jsonl`` from the checkpoint's ``history``, whatever a crash left in it."""
+    that never finished: the file it was to replace is intact), on ``--overwrite`` remove the earlier
+    run's files, and on ``--resume`` rewrite ``metrics.jsonl`` from the checkpoint's ``history``,
+    whatever a crash left in it.
+
+    ``--overwrite`` removes :data:`~backproplab.training.config.RUN_FILES`, the checkpoint first, and
+    an ``--export`` inside ``--out``, all before this run writes anything: a crash part way leaves some
+    of the earlier run's files and no checkpoint (nothing to resume, and a rerun is told the folder
+    holds a run), never its files beside this run's.
+    """
     config.out.mkdir(parents=True, exist_ok=True)
     for tmp in config.out.glob(".*.tmp"):
         tmp.unlink(missing_ok=True)
+    if config.overwrite:
+        export = [config.export] if config.export and config.export.absolute().parent == config.out.absolute() else []
+        for path in [*(config.out / name for name in RUN_FILES), *export]:
+            path.unlink(missing_ok=True)
     if config.resume:
         write_metrics(history, config.out)
 

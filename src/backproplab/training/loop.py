@@ -178,11 +178,15 @@ def train(config: TrainConfig) -> TrainResult:
         torch.use_deterministic_algorithms(True)
     world = init_world(device)
     device = rank_device(device, world)
+    threads = torch.get_num_threads()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
     try:
         # _train's frame, with the DDP wrapper and the optimizer, is gone before close_world runs:
         # 2-process gloo runs abort at exit now and then when they outlive the process group
         return _train(config, device, world)
     finally:
+        torch.set_num_threads(threads)
         close_world(world)
 
 

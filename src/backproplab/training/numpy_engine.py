@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from backproplab._io import load_npz, save_npz
 from backproplab._typing import FloatArray, IntArray
@@ -121,7 +122,7 @@ def saved(path: Path) -> Saved:
     meta, arrays = load_npz(path, FORMAT)
     state = {k[len("model.") :]: v for k, v in arrays.items() if k.startswith("model.")}
     c, h, w = meta["input_shape"]
-    return Saved(meta["spec"], (c, h, w), state, list(meta["history"]), meta.get("config", {}))
+    return Saved(meta["spec"], (c, h, w), state, list(meta["history"]))
 
 
 def _load(
@@ -192,7 +193,7 @@ def train_numpy(config: TrainConfig) -> NumpyResult:
         checkpoint(epoch + 1, 0, EpochSums())  # the checkpoint first: metrics.jsonl never runs ahead of it
         log_epoch(records, config)
 
-    with sigint_flag() as stop:
+    with sigint_flag() as stop, threadpool_limits(limits=config.threads):  # None: no limit
         try:
             fit_loop(
                 step,
