@@ -650,7 +650,7 @@ def test_the_playground_command_says_when_streamlit_is_missing(
 ) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     assert cmd_playground(parse(build_parser(), ["playground"])) == 1
-    assert "needs Streamlit, which is not installed" in capsys.readouterr().err
+    assert "the playground needs streamlit, which is not installed" in capsys.readouterr().err
 
 
 def test_playground_help_says_what_it_opens_before_streamlits_own_help(

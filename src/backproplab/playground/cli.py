@@ -1,10 +1,11 @@
 """``backproplab playground``: open the playground in the browser (runs ``streamlit run`` on its page)."""
 
 import argparse
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+
+from backproplab._deps import missing
 
 APP = Path(__file__).resolve().with_name("app.py")
 
@@ -15,12 +16,9 @@ def streamlit_command(extra: list[str], app: Path = APP) -> list[str]:
 
 
 def cmd_playground(args: argparse.Namespace) -> int:
-    if importlib.util.find_spec("streamlit") is None:
-        print(
-            "error: the playground needs Streamlit, which is not installed: "
-            "pip install 'backproplab[playground]' (or pip install streamlit==1.67.0)",
-            file=sys.stderr,
-        )
+    if missing(
+        "streamlit", "the playground", "pip install 'backproplab[playground]' (or pip install streamlit==1.67.0)"
+    ):
         return 1
     if "-h" in args.args or "--help" in args.args:
         print(

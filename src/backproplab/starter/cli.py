@@ -1,10 +1,10 @@
 """``backproplab init [DIR]``: write the starter kit (registered by :mod:`backproplab.cli`)."""
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 
+from backproplab._deps import missing
 from backproplab.starter.writer import DEFAULT_FOLDER, kit_files, write_kit
 
 
@@ -13,12 +13,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     if folder.exists() and not folder.is_dir():
         print(f"error: {folder} exists and is not a folder", file=sys.stderr)
         return 1
-    if importlib.util.find_spec("jupytext") is None:
-        print(
-            "error: writing the notebooks needs jupytext, which is not installed: "
-            "pip install 'backproplab[notebooks]' (or pip install jupytext==1.19.6); nothing was written",
-            file=sys.stderr,
-        )
+    install = "pip install 'backproplab[notebooks]' (or pip install jupytext==1.19.6); nothing was written"
+    if missing("jupytext", "writing the notebooks", install):
         return 1
     try:
         written = write_kit(kit_files(args.dir))
