@@ -11,6 +11,16 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
+def _figures(script: str, *args: str) -> dict[str, Any]:
+    """Run ``bench/script`` with ``args``; the JSON object of its last line (it must exit 0)."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("script", "args", "keys"),
@@ -33,16 +43,6 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("ddp_launch_stress.py", ["--launches", "1"], {"launches"}),
     ],
 )
-def _figures(script: str, *args: str) -> dict[str, Any]:
-    """Run ``bench/script`` with ``args``; the JSON object of its last line (it must exit 0)."""
-    done = subprocess.run(
-        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return figures
-
-
 def test_bench_script_ends_with_a_json_line_of_figures(script: str, args: list[str], keys: set[str]) -> None:
     pytest.importorskip("torch")
     figures = _figures(script, *args)
