@@ -21,26 +21,21 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import pairwise
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from backproplab._io import load_npz, save_npz
 from backproplab._typing import FloatArray, IntArray
 from backproplab._validation import (
-    MetaRules,
     as_numeric,
     check_features,
     check_finite,
-    check_meta,
     check_same_length,
-    check_weights,
 )
 from backproplab.activations import sigmoid, softmax
 from backproplab.fit import History, fit_loop
 from backproplab.layers import (
-    FEATURES,
     Dense,
     Dropout,
     FeatureMap,
@@ -61,9 +56,6 @@ from backproplab.schedules import Schedule
 Activation = Literal["relu", "tanh", "sigmoid", "leaky_relu"]
 Output = Literal["softmax", "sigmoid", "linear"]
 _ACTIVATIONS: dict[str, type[Layer]] = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "leaky_relu": LeakyReLU}
-# the meta of a saved network's .npz; files of version 1 (no features, l1, l2 or dropout) still load
-_FORMAT, _VERSION = "backproplab.MLP", 2
-_MAX_LAYERS, _MAX_UNITS = 64, 100_000  # bounds on a saved file's layer_sizes, checked before building
 
 
 def dropout_rng(seed: int) -> np.random.Generator:
@@ -72,6 +64,11 @@ def dropout_rng(seed: int) -> np.random.Generator:
     playground's PyTorch engine) reproduces the masks exactly by drawing ``rng.random(shape) >= p`` from
     its own ``dropout_rng(seed)`` in the same order, as :func:`~backproplab.layers.dropout_forward` does."""
     return np.random.default_rng([seed, 3])
+
+
+def dense_widths(layer_sizes: Sequence[int], features: Sequence[str] | None) -> list[int]:
+    """The Dense layers' widths ``[d0, d1, ...]``: ``layer_sizes`` with ``d0 = len(features)`` when set."""
+    return [len(features) if features is not None else layer_sizes[0], *layer_sizes[1:]]
 
 
 class MLP:
@@ -146,7 +143,7 @@ class MLP:
         named: list[tuple[str, Layer]] = []
         if self.features is not None:
             named.append(("features", FeatureMap(self.features)))
-        for i, (d_in, d_out) in enumerate(pairwise(_widths(sizes, self.features)), 1):
+        for i, (d_in, d_out) in enumerate(pairwise(dense_widths(sizes, self.features)), 1):
             if i > 1:
                 named.append((f"{hidden_activation}{i - 1}", _ACTIVATIONS[hidden_activation]()))
                 if self.dropout:
@@ -449,109 +446,21 @@ class MLP:
             raise ValueError(f"y: sigmoid targets must lie in [0, 1], got range [{y_arr.min()}, {y_arr.max()}]")
         return y_arr.astype(self.dtype, copy=False)
 
-    # ----- persistence --------------------------------------------------------------------------
+    # ----- persistence: the file format lives in backproplab.mlp_file --------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write architecture and weights to a ``.npz`` file, atomically (no pickle).
+        """Write architecture, options and weights to a ``.npz`` file, atomically (no pickle).
 
         Weights :meth:`load` would refuse (NaN, inf) raise ``ValueError`` naming the parameter, and
-        nothing is written.
+        nothing is written. The format: :mod:`backproplab.mlp_file`.
         """
-        named = dict(self.named_params())
-        for name, p in named.items():
-            check_weights(f"cannot save {path}: {name}", p, self.dtype)
-        meta = {
-            "format": _FORMAT,
-            "version": _VERSION,
-            "layer_sizes": self.layer_sizes,
-            "hidden_activation": self.hidden_activation,
-            "output": self.output,
-            "dtype": np.dtype(self.dtype).name,
-            "features": None if self.features is None else list(self.features),
-            "l1": self.l1,
-            "l2": self.l2,
-            "dropout": self.dropout,
-        }
-        save_npz(path, meta, named)
+        from backproplab.mlp_file import save_mlp  # the format module builds MLPs: imported when used
+
+        save_mlp(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "MLP":
-        """Rebuild a network written by :meth:`save`; a foreign or damaged file raises ``ValueError``.
+        """Rebuild a network written by :meth:`save`; a foreign or damaged file raises ``ValueError``
+        naming the path and the field (see :func:`backproplab.mlp_file.load_mlp`)."""
+        from backproplab.mlp_file import load_mlp
 
-        Metadata and every array are checked against each other before the network is built, so a
-        crafted file cannot make it allocate more than the file itself holds.
-        """
-        meta, arrays = load_npz(path, _FORMAT)
-        check_meta(str(path), meta, _META_RULES)
-        options = dict(_V1_OPTIONS)  # a version-1 file has none of the options
-        if meta["version"] >= 2:
-            check_meta(str(path), meta, _META_RULES_V2)
-            options = {key: meta[key] for key in _V1_OPTIONS}
-        expected = _param_shapes(_widths(meta["layer_sizes"], options["features"]))
-        if sorted(arrays) != sorted(expected):
-            raise ValueError(f"{path}: expected arrays {sorted(expected)}, found {sorted(arrays)}")
-        dtype = np.dtype(meta["dtype"]).type
-        for name, shape in expected.items():
-            a = arrays[name]
-            if a.shape != shape or a.dtype.kind != "f":
-                raise ValueError(f"{path}: {name} should be a float array of shape {shape}, got {a.dtype} {a.shape}")
-            check_weights(f"{path}: {name}", a, dtype)
-        try:
-            net = cls(meta["layer_sizes"], meta["hidden_activation"], meta["output"], dtype=dtype, **options)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{path}: invalid architecture in file ({e!r})") from e
-        for name, p in net.named_params():
-            p[...] = arrays[name]
-        return net
-
-
-def _widths(layer_sizes: Sequence[int], features: Sequence[str] | None) -> list[int]:
-    """The Dense layers' widths ``[d0, d1, ...]``: ``layer_sizes`` with ``d0 = len(features)`` when set."""
-    return [len(features) if features is not None else layer_sizes[0], *layer_sizes[1:]]
-
-
-def _param_shapes(widths: Sequence[int]) -> dict[str, tuple[int, ...]]:
-    """``{"W1": (d0, d1), "b1": (d1,), "W2": (d1, d2), ...}``: what :meth:`MLP.named_params` holds."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    for i, (d_in, d_out) in enumerate(pairwise(widths), 1):
-        shapes[f"W{i}"], shapes[f"b{i}"] = (d_in, d_out), (d_out,)
-    return shapes
-
-
-def _sane_sizes(value: object) -> bool:
-    return (
-        isinstance(value, list)
-        and 2 <= len(value) <= _MAX_LAYERS
-        and all(type(d) is int and 1 <= d <= _MAX_UNITS for d in value)
-    )
-
-
-def _rate(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
-
-
-def _feature_names(value: object) -> bool:
-    if value is None:
-        return True
-    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
-        return False
-    try:
-        check_feature_names(value)
-    except ValueError:
-        return False
-    return True
-
-
-_META_RULES: MetaRules = {
-    "version": (lambda v: type(v) is int and v in (1, _VERSION), f"1 or {_VERSION}"),
-    "layer_sizes": (_sane_sizes, f"a list of 2 to {_MAX_LAYERS} ints, each 1 to {_MAX_UNITS}"),
-    "dtype": (lambda v: v in ("float32", "float64"), "'float32' or 'float64'"),
-    "hidden_activation": (lambda v: isinstance(v, str) and v in _ACTIVATIONS, f"one of {sorted(_ACTIVATIONS)}"),
-    "output": (lambda v: v in get_args(Output), f"one of {list(get_args(Output))}"),
-}
-_META_RULES_V2: MetaRules = {  # the options version 2 added; a version-1 file has the defaults below
-    "features": (_feature_names, f"null or a list of distinct names from {list(FEATURES)}"),
-    "l1": (_rate, "a finite number >= 0"),
-    "l2": (_rate, "a finite number >= 0"),
-    "dropout": (lambda v: _rate(v) and v < 1, "a number in [0, 1)"),
-}
-_V1_OPTIONS: dict[str, Any] = {"features": None, "l1": 0.0, "l2": 0.0, "dropout": 0.0}
+        return load_mlp(path, cls)
