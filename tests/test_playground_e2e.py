@@ -6,6 +6,7 @@ terminated.
 """
 
 import base64
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +17,7 @@ from backproplab.playground.browser import watch_training
 from backproplab.playground.serve import log_tail, serving
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Locator
+    from playwright.sync_api import Locator, Page
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_APP = ROOT / "interactive_labs" / "m07_deep_learning" / "pytorch_training_playground_app.py"
@@ -85,5 +86,39 @@ def test_training_in_the_browser_streams_frames_and_pause_stops_them(server: str
             assert _picture(image) == after  # paused: the picture stays
             page.screenshot(path=str(tmp_path / "playground.png"), full_page=True)
             assert (tmp_path / "playground.png").stat().st_size > 10_000
+        finally:
+            browser.close()
+
+
+def _step(page: "Page") -> int:
+    text = page.locator('[data-testid="stMetric"]').filter(has_text="step").first.inner_text()
+    return int(text.split()[-1].replace(",", ""))
+
+
+@pytest.mark.slow
+def test_a_new_learning_rate_mid_run_keeps_the_run_going_and_enters_the_link(server: str) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.fail("this test needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server)
+            page.locator(".st-key-boundary img").wait_for(timeout=60_000)
+            page.locator(".st-key-train button").click()
+            page.wait_for_timeout(2000)
+            before = _step(page)
+            assert before > 0
+            page.locator(".st-key-lr input[type=range]").focus()
+            page.keyboard.press("ArrowRight")  # 0.03 -> 0.1, while the loop streams
+            deadline = time.monotonic() + 20
+            while "lr=0.1" not in page.url:
+                assert time.monotonic() < deadline, f"the link did not take the new rate: {page.url}"
+                page.wait_for_timeout(250)
+            page.wait_for_timeout(2000)
+            after = _step(page)
+            assert after > before  # the same run went on: a restart would have counted from 0 again
+            assert page.locator(".st-key-pause button").is_enabled()  # and it is still training
         finally:
             browser.close()
