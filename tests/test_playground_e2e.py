@@ -57,68 +57,63 @@ def _picture(image: "Locator") -> bytes:
     return base64.b64decode(src.split(",", 1)[1])
 
 
-@pytest.mark.slow
-def test_training_in_the_browser_streams_frames_and_pause_stops_them(server: str, tmp_path: Path) -> None:
+@pytest.fixture
+def page(server: str) -> Iterator["Page"]:
+    """The playground open in headless Chromium, its first picture drawn; the browser closed after."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not CHROMIUM.exists():
         pytest.fail("this test needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(server)
-            image = page.locator(".st-key-boundary img")
-            image.wait_for(timeout=60_000)
-            before = _picture(image)
-            assert before.startswith(b"\xff\xd8")  # a JPEG
-            figures = watch_training(page, seconds=3)
-            # a low bar: CI machines are noisy; bench/playground_fps.py measures the 20 frames/s target
-            assert figures.frames_per_s >= 5, figures
-            assert figures.steps_per_s > 0, figures
-            assert figures.networks >= 2, figures  # the diagram follows too (2.5 a second in the benchmark)
-            assert figures.pause_latency_ms <= 1500, figures  # then 1.5 s and more without a new step
-            assert figures.picture_after_pause_ms <= 1500, figures
-            after = _picture(image)
-            assert after != before
-            step = page.locator('[data-testid="stMetric"]').filter(has_text="step").first.inner_text()
-            assert int(step.split()[-1].replace(",", "")) > 0
-            page.wait_for_timeout(1000)
-            assert _picture(image) == after  # paused: the picture stays
-            page.screenshot(path=str(tmp_path / "playground.png"), full_page=True)
-            assert (tmp_path / "playground.png").stat().st_size > 10_000
+            opened = browser.new_page(viewport={"width": 1400, "height": 1000})
+            opened.goto(server)
+            opened.locator(".st-key-boundary img").wait_for(timeout=60_000)
+            yield opened
         finally:
             browser.close()
 
 
 def _step(page: "Page") -> int:
+    """The step metric as shown."""
     text = page.locator('[data-testid="stMetric"]').filter(has_text="step").first.inner_text()
     return int(text.split()[-1].replace(",", ""))
 
 
 @pytest.mark.slow
-def test_a_new_learning_rate_mid_run_keeps_the_run_going_and_enters_the_link(server: str) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.fail("this test needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(server)
-            page.locator(".st-key-boundary img").wait_for(timeout=60_000)
-            page.locator(".st-key-train button").click()
-            page.wait_for_timeout(2000)
-            before = _step(page)
-            assert before > 0
-            page.locator(".st-key-lr input[type=range]").focus()
-            page.keyboard.press("ArrowRight")  # 0.03 -> 0.1, while the loop streams
-            deadline = time.monotonic() + 20
-            while "lr=0.1" not in page.url:
-                assert time.monotonic() < deadline, f"the link did not take the new rate: {page.url}"
-                page.wait_for_timeout(250)
-            page.wait_for_timeout(2000)
-            after = _step(page)
-            assert after > before  # the same run went on: a restart would have counted from 0 again
-            assert page.locator(".st-key-pause button").is_enabled()  # and it is still training
-        finally:
-            browser.close()
+def test_training_in_the_browser_streams_frames_and_pause_stops_them(page: "Page", tmp_path: Path) -> None:
+    image = page.locator(".st-key-boundary img")
+    before = _picture(image)
+    assert before.startswith(b"\xff\xd8")  # a JPEG
+    figures = watch_training(page, seconds=3)
+    # a low bar: CI machines are noisy; bench/playground_fps.py measures the 20 frames/s target
+    assert figures.frames_per_s >= 5, figures
+    assert figures.steps_per_s > 0, figures
+    assert figures.networks >= 2, figures  # the diagram follows too (2.5 a second in the benchmark)
+    assert figures.pause_latency_ms <= 1500, figures  # then 1.5 s and more without a new step
+    assert figures.picture_after_pause_ms <= 1500, figures
+    after = _picture(image)
+    assert after != before
+    assert _step(page) > 0
+    page.wait_for_timeout(1000)
+    assert _picture(image) == after  # paused: the picture stays
+    page.screenshot(path=str(tmp_path / "playground.png"), full_page=True)
+    assert (tmp_path / "playground.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_a_new_learning_rate_mid_run_keeps_the_run_going_and_enters_the_link(page: "Page") -> None:
+    page.locator(".st-key-train button").click()
+    page.wait_for_timeout(2000)
+    before = _step(page)
+    assert before > 0
+    page.locator(".st-key-lr input[type=range]").focus()
+    page.keyboard.press("ArrowRight")  # 0.03 -> 0.1, while the loop streams
+    deadline = time.monotonic() + 20
+    while "lr=0.1" not in page.url:
+        assert time.monotonic() < deadline, f"the link did not take the new rate: {page.url}"
+        page.wait_for_timeout(250)
+    page.wait_for_timeout(2000)
+    after = _step(page)
+    assert after > before  # the same run went on: a restart would have counted from 0 again
+    assert page.locator(".st-key-pause button").is_enabled()  # and it is still training
