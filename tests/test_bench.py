@@ -56,6 +56,7 @@ def test_playground_bench_reports_a_median_frame_time_per_engine() -> None:
     figures = _figures("playground_step.py", "--frames", "20")
     assert set(figures["step_ms_median"]) == {"numpy", "torch"}
     assert all(ms > 0 for ms in figures["step_ms_median"].values())
+    assert figures["diagram_ms_median"] > 0
 
 
 @pytest.mark.slow

@@ -1,7 +1,6 @@
 """TensorFlow Playground's regression sets, their picture, and the network drawn as columns of maps."""
 
 import math
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -224,17 +223,15 @@ def test_positive_weights_are_blue_negative_orange_and_larger_thicker() -> None:
     assert rows_blue.size > 2 * rows_orange.size  # |2| draws a thicker line than |-0.5|
 
 
-def test_a_net_of_six_layers_of_64_units_shows_8_a_column_quickly() -> None:
+def test_a_net_of_six_layers_of_64_units_shows_8_a_column() -> None:
+    """Its draw time is a benchmark figure (bench/playground_step.py), not asserted here."""
     big = MLP([2, *[64] * 6, 2], "tanh", "softmax", seed=0, dtype=np.float64)
     maps, weights = network_maps(big, EXTENT), network_weights(big)
-    start = time.perf_counter()
     img = draw_network(maps, weights, input_names(big), max_units=8)
-    elapsed = time.perf_counter() - start
     same_layout = draw_network(
         blank_maps([2, *[8] * 6, 2]), [np.ones((2, 8)), *[np.ones((8, 8))] * 5, np.ones((8, 2))], ["x1", "x2"]
     )
     assert img.shape == same_layout.shape  # 8 tiles a column, whatever the width of the layer
-    assert elapsed < 0.5  # a sanity bound: it takes about 10 ms
 
 
 def test_draw_network_names_the_weights_that_do_not_fit_the_maps() -> None:
